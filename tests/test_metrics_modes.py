@@ -1,0 +1,127 @@
+import math
+
+import pytest
+import torch
+from torch.testing import assert_close
+
+from gancourse.metrics.modes import (
+    evaluate_generator,
+    mode_counts,
+    mode_coverage,
+    nearest_mode,
+    reverse_kl,
+)
+
+# four modes on the corners of a square, std 0.1: a sample within 0.3 of a corner is high quality
+CENTRES = torch.tensor([[-1.0, -1.0], [-1.0, 1.0], [1.0, -1.0], [1.0, 1.0]])
+STD = 0.1
+
+
+def test_nearest_mode_index_and_distance():
+    x = torch.tensor([[-0.9, -1.0], [1.0, 1.2], [0.0, 0.0]])
+    index, dist = nearest_mode(x, CENTRES)
+    assert index[:2].tolist() == [0, 3]
+    assert_close(dist, torch.tensor([0.1, 0.2, math.sqrt(2)]))
+
+
+def test_all_samples_on_one_mode():
+    x = CENTRES[2].repeat(100, 1)
+    report = mode_coverage(x, CENTRES, STD)
+    assert report.modes_captured == 1
+    assert report.high_quality_fraction == 1.0
+    assert report.counts == [0, 0, 100, 0]
+    assert report.reverse_kl == pytest.approx(math.log(4))
+
+
+def test_uniform_over_modes():
+    x = CENTRES.repeat(25, 1)
+    report = mode_coverage(x, CENTRES, STD)
+    assert (report.modes_captured, report.n_modes, report.n_samples) == (4, 4, 100)
+    assert report.high_quality_fraction == 1.0
+    assert report.reverse_kl == pytest.approx(0.0, abs=1e-12)
+
+
+def test_half_off_mode():
+    on = CENTRES.repeat(10, 1)  # 40 samples, 10 per mode
+    off = torch.tensor([[0.5, 0.5]]).repeat(
+        40, 1
+    )  # 0.71 from the nearest centre: low quality, nearest mode 3
+    report = mode_coverage(torch.cat([on, off]), CENTRES, STD)
+    assert report.high_quality_fraction == 0.5
+    assert report.modes_captured == 4
+    assert report.counts == [10, 10, 10, 10]
+    # the reverse KL uses every sample's nearest mode: q = (1/8, 1/8, 1/8, 5/8)
+    q = torch.tensor([1, 1, 1, 5], dtype=torch.float64) / 8
+    assert report.reverse_kl == pytest.approx(float((q * (4 * q).log()).sum()))
+
+
+def test_threshold_is_three_std_by_default_and_can_be_changed():
+    x = torch.tensor([[-1.0 + 2.9 * STD, -1.0], [1.0, 1.0 - 3.1 * STD]])
+    assert mode_coverage(x, CENTRES, STD).high_quality_fraction == 0.5
+    assert mode_coverage(x, CENTRES, STD, threshold=4.0).high_quality_fraction == 1.0
+    assert mode_coverage(x, CENTRES, STD, threshold=2.0).high_quality_fraction == 0.0
+
+
+def test_min_count_makes_capture_stricter():
+    x = torch.cat([CENTRES[:1].repeat(5, 1), CENTRES[1:2].repeat(1, 1)])
+    assert mode_coverage(x, CENTRES, STD).modes_captured == 2
+    assert mode_coverage(x, CENTRES, STD, min_count=2).modes_captured == 1
+    with pytest.raises(ValueError):
+        mode_coverage(x, CENTRES, STD, min_count=0)
+
+
+def test_mode_counts_split_all_and_high_quality():
+    x = torch.tensor([[-1.0, -1.0], [-0.5, -0.5], [1.0, 1.0]])
+    all_counts, hq_counts = mode_counts(x, CENTRES, STD)
+    assert all_counts.tolist() == [2, 0, 0, 1]
+    assert hq_counts.tolist() == [1, 0, 0, 1]
+
+
+def test_reverse_kl_known_values():
+    assert reverse_kl(torch.tensor([3, 1])) == pytest.approx(
+        0.75 * math.log(1.5) + 0.25 * math.log(0.5)
+    )
+    assert reverse_kl(torch.tensor([1, 1]), weights=torch.tensor([0.25, 0.75])) == pytest.approx(
+        0.5 * math.log(2) + 0.5 * math.log(2 / 3)
+    )
+    with pytest.raises(ValueError):
+        reverse_kl(torch.zeros(3))
+
+
+def test_true_mixture_samples_score_like_the_closed_form():
+    # in 2-D, P(|x - mu| <= 3 std) = 1 - exp(-9/2) = 0.9889 for an isotropic Gaussian
+    gen = torch.Generator().manual_seed(0)
+    idx = torch.arange(20000) % 4
+    x = CENTRES[idx] + STD * torch.randn(20000, 2, generator=gen)
+    report = mode_coverage(x, CENTRES, STD)
+    assert report.modes_captured == 4
+    assert report.high_quality_fraction == pytest.approx(1 - math.exp(-4.5), abs=0.003)
+    assert report.reverse_kl < 1e-3
+
+
+class _CornerGenerator(torch.nn.Module):
+    """Sends z to the corner given by the signs of z: uniform over the four modes."""
+
+    z_dim = 2
+
+    def __init__(self):
+        super().__init__()
+        self.scale = torch.nn.Parameter(torch.ones(()))
+
+    def forward(self, z):
+        return self.scale * torch.sign(z)
+
+
+def test_evaluate_generator_draws_n_samples_and_restores_mode():
+    class Mixture:
+        centres = CENTRES
+        std = STD
+
+    G = _CornerGenerator().train()
+    report = evaluate_generator(G, Mixture, n=2500)
+    assert G.training
+    assert report.n_samples == 2500
+    assert report.modes_captured == 4
+    assert report.high_quality_fraction == 1.0
+    assert report.reverse_kl < 0.01
+    assert evaluate_generator(G, Mixture, n=2500) == report  # fixed noise seed
