@@ -1,0 +1,141 @@
+"""Closed forms behind the GAN objective, checked numerically in the theory notebooks.
+
+For one-dimensional densities evaluated on a grid, this module computes the optimal
+discriminator D* = p_data / (p_data + p_g), the value function V(D, G) and the KL and
+Jensen-Shannon divergences by the trapezoid rule, so a notebook can verify
+V(D*, G) = 2 JS(p_data, p_g) - log 4 to many digits. It also holds the parallel-lines pair
+(JS = log 2 for every theta != 0, W1 = |theta|), a sample estimate of W1, and the derivative of
+the two generator losses with respect to the discriminator's logit.
+Explained in 01_first_gan, 02_optimal_discriminator and 03_js_vs_wasserstein.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+from scipy.special import rel_entr, xlogy
+from scipy.stats import wasserstein_distance_nd
+
+LOG2 = math.log(2.0)
+LOG4 = math.log(4.0)
+
+
+def _as_numpy(values) -> np.ndarray:
+    if isinstance(values, torch.Tensor):
+        values = values.detach().cpu().numpy()
+    return np.asarray(values, dtype=np.float64)
+
+
+def _integrate(values, x) -> float:
+    """Trapezoid rule on the grid ``x`` (any spacing, increasing)."""
+    return float(np.trapezoid(_as_numpy(values), _as_numpy(x)))
+
+
+def density_on_grid(dist, x) -> np.ndarray:
+    """exp(dist.log_prob(x)) for a 1-D distribution from ``gancourse.data.toy``; x: (n,) grid."""
+    x_col = torch.as_tensor(_as_numpy(x), dtype=torch.float32).reshape(-1, 1)  # (n, 1)
+    with torch.no_grad():
+        log_p = dist.log_prob(x_col)
+    return np.exp(_as_numpy(log_p))
+
+
+def optimal_discriminator(p_data, p_g) -> np.ndarray:
+    """D*(x) = p_data(x) / (p_data(x) + p_g(x)), pointwise on density values.
+
+    Where both densities vanish D* is not determined by the objective; we return 1/2 there.
+    """
+    p_data, p_g = _as_numpy(p_data), _as_numpy(p_g)
+    total = p_data + p_g
+    safe = np.where(total > 0, total, 1.0)
+    return np.where(total > 0, p_data / safe, 0.5)
+
+
+def value_function(D, p_data, p_g, x, *, logits: bool = False) -> float:
+    """V(D, G) = ∫ p_data(x) log D(x) + p_g(x) log(1 - D(x)) dx on the grid x.
+
+    ``D`` holds probabilities on the same grid, or the discriminator's raw outputs l when
+    ``logits=True``; then log D = -softplus(-l) and log(1 - D) = -softplus(l), which stay finite
+    where the sigmoid rounds to exactly 0 or 1. 0 log 0 counts as 0.
+    """
+    p_data, p_g, D = _as_numpy(p_data), _as_numpy(p_g), _as_numpy(D)
+    if logits:
+        log_d, log_1md = -np.logaddexp(0.0, -D), -np.logaddexp(0.0, D)
+        integrand = np.where(p_data > 0, p_data * log_d, 0.0) + np.where(p_g > 0, p_g * log_1md, 0.0)
+    else:
+        integrand = xlogy(p_data, D) + xlogy(p_g, 1.0 - D)
+    return _integrate(integrand, x)
+
+
+def optimal_value(p_data, p_g, x) -> float:
+    """V(D*, G), the best the discriminator can do against a fixed generator.
+
+    Written with the densities themselves, p log(p / (p + q)), so that D* rounding to 1 where
+    p_g is tiny cannot produce 0 · log 0 = nan or -inf.
+    """
+    p_data, p_g = _as_numpy(p_data), _as_numpy(p_g)
+    total = p_data + p_g
+    integrand = xlogy(p_data, p_data) + xlogy(p_g, p_g) - xlogy(total, total)
+    return _integrate(integrand, x)
+
+
+def kl_divergence(p, q, x) -> float:
+    """KL(p || q) = ∫ p log(p / q) dx on the grid x (inf where q = 0 < p)."""
+    return _integrate(rel_entr(_as_numpy(p), _as_numpy(q)), x)
+
+
+def js_divergence(p, q, x) -> float:
+    """JS(p, q) = ½ KL(p || m) + ½ KL(q || m) with m = (p + q) / 2; between 0 and log 2."""
+    p, q = _as_numpy(p), _as_numpy(q)
+    m = 0.5 * (p + q)
+    return 0.5 * kl_divergence(p, m, x) + 0.5 * kl_divergence(q, m, x)
+
+
+def mass_interval(p, x, mass: float = 0.99) -> tuple[float, float]:
+    """The central interval [lo, hi] of the grid that holds ``mass`` of the density p.
+
+    Cuts (1 - mass) / 2 of the probability from each tail, using the cumulative trapezoid sum.
+    """
+    p, x = _as_numpy(p), _as_numpy(x)
+    cdf = np.concatenate([[0.0], np.cumsum(0.5 * (p[1:] + p[:-1]) * np.diff(x))])
+    cdf /= cdf[-1]
+    tail = 0.5 * (1.0 - mass)
+    return float(np.interp(tail, cdf, x)), float(np.interp(1.0 - tail, cdf, x))
+
+
+# --- the parallel lines: real (0, U), fake (theta, U), U uniform on [0, 1] ---------------------
+
+
+def parallel_lines_js(theta):
+    """JS between the lines x=0 and x=theta: log 2 when they are apart, 0 when they coincide."""
+    theta = np.asarray(theta, dtype=np.float64)
+    return np.where(theta != 0, LOG2, 0.0)
+
+
+def parallel_lines_w1(theta):
+    """W1 between the lines x=0 and x=theta: every point moves sideways by |theta|."""
+    return np.abs(np.asarray(theta, dtype=np.float64))
+
+
+def sample_w1(x_real, x_fake) -> float:
+    """W1 between two equal-weight point clouds, (n, d) and (m, d), by scipy's exact solver."""
+    return float(wasserstein_distance_nd(_as_numpy(x_real), _as_numpy(x_fake)))
+
+
+# --- generator losses as functions of the discriminator's logit l on a fake sample -----------
+
+
+def generator_loss_grad(d_fake, loss: str) -> np.ndarray:
+    """d(generator loss)/d(logit) written in terms of D(G(z)) = sigmoid(l).
+
+    saturating (minimax), loss log(1 - sigmoid(l)):  derivative -sigmoid(l)       = -D
+    non-saturating,       loss -log sigmoid(l):      derivative -(1 - sigmoid(l)) = -(1 - D)
+    The first vanishes where D(G(z)) -> 0, exactly where the generator is worst.
+    """
+    d_fake = _as_numpy(d_fake)
+    if loss in ("saturating", "minimax"):
+        return -d_fake
+    if loss == "nonsaturating":
+        return -(1.0 - d_fake)
+    raise ValueError(f"unknown generator loss {loss!r}; use 'saturating' or 'nonsaturating'")

@@ -1,0 +1,153 @@
+import math
+
+import numpy as np
+import pytest
+import torch
+from scipy.optimize import linear_sum_assignment
+from scipy.stats import norm
+
+from gancourse import theory
+from gancourse.data.toy import Gaussian, GaussianMixture, ParallelLines
+from gancourse.losses import g_nonsaturating, g_saturating
+
+X = np.linspace(-15.0, 15.0, 20001)
+
+
+def gauss(mean, std):
+    return norm.pdf(X, mean, std)
+
+
+def kl_gauss(m1, s1, m2, s2):
+    # KL(N(m1, s1²) || N(m2, s2²)) in closed form
+    return math.log(s2 / s1) + (s1**2 + (m1 - m2) ** 2) / (2 * s2**2) - 0.5
+
+
+def test_optimal_discriminator_is_density_ratio():
+    p_data = np.array([0.0, 1.0, 3.0, 0.0, 2.0])
+    p_g = np.array([0.0, 1.0, 1.0, 4.0, 0.0])
+    np.testing.assert_allclose(theory.optimal_discriminator(p_data, p_g), [0.5, 0.5, 0.75, 0.0, 1.0])
+
+
+def test_optimal_discriminator_accepts_tensors():
+    d = theory.optimal_discriminator(torch.tensor([1.0, 3.0]), torch.tensor([1.0, 1.0]))
+    np.testing.assert_allclose(d, [0.5, 0.75])
+
+
+def test_kl_matches_gaussian_closed_form():
+    np.testing.assert_allclose(theory.kl_divergence(gauss(0, 1), gauss(1, 2), X), kl_gauss(0, 1, 1, 2), atol=1e-8)
+    np.testing.assert_allclose(theory.kl_divergence(gauss(1, 2), gauss(0, 1), X), kl_gauss(1, 2, 0, 1), atol=1e-6)
+
+
+def test_kl_is_infinite_without_overlap_of_support():
+    x = np.linspace(0, 3, 301)
+    p = ((x >= 0) & (x <= 1)).astype(float)
+    q = ((x >= 2) & (x <= 3)).astype(float)
+    assert theory.kl_divergence(p, q, x) == math.inf
+
+
+def test_js_is_zero_for_equal_and_log2_for_disjoint():
+    assert abs(theory.js_divergence(gauss(0, 1), gauss(0, 1), X)) < 1e-12
+    x = np.linspace(0, 3, 3001)
+    p = ((x > 0.0) & (x < 1.0)) * 1.0
+    q = ((x > 2.0) & (x < 3.0)) * 1.0
+    p, q = p / np.trapezoid(p, x), q / np.trapezoid(q, x)
+    np.testing.assert_allclose(theory.js_divergence(p, q, x), math.log(2), atol=1e-12)
+
+
+def test_js_is_symmetric_and_bounded():
+    p, q = gauss(-1, 0.5), gauss(2, 1.5)
+    js = theory.js_divergence(p, q, X)
+    np.testing.assert_allclose(js, theory.js_divergence(q, p, X), atol=1e-12)
+    assert 0 < js < math.log(2)
+
+
+@pytest.mark.parametrize("m, s", [(0.0, 1.0), (0.5, 2.0), (3.0, 0.3), (-8.0, 1.0)])
+def test_value_at_optimal_discriminator_is_two_js_minus_log4(m, s):
+    p_data, p_g = gauss(0, 1), gauss(m, s)
+    v = theory.optimal_value(p_data, p_g, X)
+    np.testing.assert_allclose(v, 2 * theory.js_divergence(p_data, p_g, X) - math.log(4), atol=1e-9)
+
+
+def test_equal_densities_give_half_and_minus_log4():
+    p = gauss(0.3, 0.7)
+    np.testing.assert_allclose(theory.optimal_discriminator(p, p), 0.5)
+    np.testing.assert_allclose(theory.optimal_value(p, p, X), -math.log(4), atol=1e-6)
+
+
+def test_any_other_discriminator_does_worse():
+    p_data, p_g = gauss(0, 1), gauss(1, 2)
+    best = theory.optimal_value(p_data, p_g, X)
+    rng = np.random.default_rng(0)
+    for _ in range(5):
+        d = np.clip(theory.optimal_discriminator(p_data, p_g) + rng.normal(0, 0.05, X.shape), 1e-6, 1 - 1e-6)
+        assert theory.value_function(d, p_data, p_g, X) < best
+    assert theory.value_function(np.full_like(X, 0.5), p_data, p_g, X) == pytest.approx(-math.log(4), abs=1e-6)
+
+
+def test_density_on_grid_matches_scipy():
+    np.testing.assert_allclose(theory.density_on_grid(Gaussian(1.0, 2.0), X), gauss(1, 2), rtol=1e-4, atol=1e-12)
+    mix = GaussianMixture([[-1.0], [2.0]], 0.5, weights=[0.25, 0.75])
+    expected = 0.25 * norm.pdf(X, -1, 0.5) + 0.75 * norm.pdf(X, 2, 0.5)
+    np.testing.assert_allclose(theory.density_on_grid(mix, X), expected, rtol=1e-4, atol=1e-12)
+
+
+def test_mass_interval_of_standard_normal():
+    lo, hi = theory.mass_interval(gauss(0, 1), X, 0.99)
+    np.testing.assert_allclose([lo, hi], [-2.5758, 2.5758], atol=2e-3)
+    lo, hi = theory.mass_interval(gauss(2, 0.5), X, 0.5)
+    np.testing.assert_allclose([lo, hi], [2 - 0.5 * 0.6745, 2 + 0.5 * 0.6745], atol=2e-3)
+
+
+def test_parallel_lines_closed_forms():
+    theta = np.array([-2.0, -0.1, 0.0, 1e-3, 1.5])
+    np.testing.assert_allclose(theory.parallel_lines_js(theta), [math.log(2)] * 2 + [0.0] + [math.log(2)] * 2)
+    np.testing.assert_allclose(theory.parallel_lines_w1(theta), np.abs(theta))
+    assert float(theory.parallel_lines_js(0.0)) == 0.0
+
+
+@pytest.mark.parametrize("theta", [-1.5, 0.5, 2.0])
+def test_sample_w1_of_parallel_lines_is_close_to_abs_theta(theta):
+    gen = torch.Generator().manual_seed(0)
+    x_real = ParallelLines(0.0).sample(100, generator=gen)
+    x_fake = ParallelLines(theta).sample(100, generator=gen)
+    w1 = theory.sample_w1(x_real, x_fake)
+    # every point moves sideways by exactly |θ|; matching the uniform heights adds a little more
+    assert abs(theta) <= w1 < abs(theta) + 0.02
+    # with equal sample sizes the optimal plan is a permutation: check against the assignment solver
+    cost = torch.cdist(x_real.double(), x_fake.double()).numpy()
+    rows, cols = linear_sum_assignment(cost)
+    np.testing.assert_allclose(w1, cost[rows, cols].mean(), atol=1e-7)
+
+
+def test_sample_w1_of_a_shift():
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(60, 2))
+    np.testing.assert_allclose(theory.sample_w1(x, x + np.array([3.0, 4.0])), 5.0, atol=1e-9)
+
+
+@pytest.mark.parametrize("kind, loss_fn", [("saturating", g_saturating), ("nonsaturating", g_nonsaturating)])
+def test_generator_loss_grad_matches_autograd(kind, loss_fn):
+    logits = torch.linspace(-8, 8, 33, dtype=torch.float64, requires_grad=True)
+    loss_fn(logits).backward()
+    autograd = logits.grad.numpy() * logits.numel()  # the losses are means over the batch
+    d_fake = torch.sigmoid(logits).detach().numpy()
+    np.testing.assert_allclose(theory.generator_loss_grad(d_fake, kind), autograd, atol=1e-12)
+
+
+def test_saturating_gradient_vanishes_where_d_is_zero():
+    d = np.array([1e-4, 0.5, 1 - 1e-4])
+    np.testing.assert_allclose(np.abs(theory.generator_loss_grad(d, "saturating")), [1e-4, 0.5, 1 - 1e-4])
+    np.testing.assert_allclose(np.abs(theory.generator_loss_grad(d, "nonsaturating")), [1 - 1e-4, 0.5, 1e-4])
+    with pytest.raises(ValueError, match="saturating"):
+        theory.generator_loss_grad(d, "wasserstein")
+
+
+def test_value_function_from_logits_agrees_and_stays_finite():
+    p_data, p_g = gauss(0, 1), gauss(1, 2)
+    logits = np.tanh(X) * 3.0
+    d = 1 / (1 + np.exp(-logits))
+    np.testing.assert_allclose(
+        theory.value_function(logits, p_data, p_g, X, logits=True), theory.value_function(d, p_data, p_g, X), atol=1e-9
+    )
+    # a logit of 60 rounds to D = 1.0 exactly; the logit form still gives a finite answer
+    assert math.isfinite(theory.value_function(np.full_like(X, 60.0), p_data, p_g, X, logits=True))
