@@ -1,0 +1,434 @@
+"""Image datasets for the DCGAN notebooks, found on disk before anything is downloaded.
+
+``load_images("fashion-mnist")`` returns a torch ``Dataset`` of ``(x, y)`` pairs with ``x`` a
+float tensor (C, H, W) in [-1, 1], the range of the generator's tanh. The same call takes
+``"mnist"``, ``"cifar10"``, ``"celeba"``, ``"digits"`` (scikit-learn's 8x8 digits) or
+``"folder:PATH"`` (any folder of pictures). Datasets small enough to sit in memory keep their
+pixels as one uint8 tensor, and :func:`image_batches` puts them on the training device as one
+float tensor, so a batch is an index into memory rather than a trip through PIL and a DataLoader.
+
+Where the files come from, in order: the ``root`` argument, ``$GANCOURSE_DATA``, the course's
+cache folder (:data:`COURSE_DATA_DIR`), and system folders such as Debian's
+``/usr/share/datasets/fashion-mnist/`` (package ``dataset-fashion-mnist``). Only when none of
+them has the data is a download tried, and offline that ends in one :class:`DataNotFoundError`
+that says the three ways to get the data. Explained in 06_dcgan.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import torch
+from torch.utils.data import DataLoader, Dataset
+
+from gancourse.data.batches import TensorBatches
+
+DATA_ENV = "GANCOURSE_DATA"
+COURSE_DATA_DIR = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "gancourse"
+DATASET_NAMES = ("fashion-mnist", "mnist", "cifar10", "celeba", "digits", "folder:PATH")
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
+
+# name -> (torchvision class name, folder names that may hold the IDX files, system folders)
+_IDX = {
+    "fashion-mnist": (
+        "FashionMNIST",
+        ("fashion-mnist", "fashion_mnist"),
+        ("/usr/share/datasets/fashion-mnist",),
+    ),
+    "mnist": ("MNIST", ("mnist",), ("/usr/share/datasets/mnist",)),
+}
+_FASHION_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+                    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]  # fmt: skip
+_APT_PACKAGE = {"fashion-mnist": "dataset-fashion-mnist"}
+# Above this many bytes as float32 a dataset is streamed through a DataLoader instead of resident.
+RESIDENT_LIMIT_BYTES = 2 * 1024**3
+
+
+class DataNotFoundError(FileNotFoundError):
+    """The dataset is on none of the searched paths and could not be downloaded."""
+
+
+class ImageFolderError(ValueError):
+    """A folder without images, or an image that cannot be read."""
+
+
+class ImageTensors(Dataset):
+    """A dataset held as one uint8 tensor (N, C, H, W) plus integer labels (-1 where unlabelled)."""
+
+    def __init__(self, images: torch.Tensor, labels: torch.Tensor, name: str, classes=None):
+        assert images.dtype == torch.uint8 and images.ndim == 4, (images.dtype, images.shape)
+        self.images, self.labels, self.name, self.classes = images, labels.long(), name, classes
+        self.channels, self.image_size = images.shape[1], images.shape[-1]
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __getitem__(self, i):
+        return _to_unit(self.images[i]), int(self.labels[i])
+
+    def tensors(self, device=None, limit: int | None = None):
+        """``(x, y)``: every image as float32 in [-1, 1], (N, C, H, W), on ``device``."""
+        images, labels = self.images[:limit], self.labels[:limit]
+        return _to_unit(images.to(device)), labels.to(device)
+
+    def __repr__(self) -> str:
+        return f"ImageTensors({self.name!r}, n={len(self)}, channels={self.channels}, size={self.image_size})"
+
+
+class ImageFiles(Dataset):
+    """Pictures read lazily from a list of files (or from a torchvision dataset), resized and cropped."""
+
+    def __init__(self, items, name: str, image_size: int, channels: int, read=None, classes=None):
+        from torchvision import transforms as T
+
+        self.items, self.name, self.classes = items, name, classes
+        self.image_size, self.channels = image_size, channels
+        self._read = read or self._read_file
+        self.transform = T.Compose([
+            T.Resize(image_size), T.CenterCrop(image_size), T.ToTensor(),
+            T.Normalize([0.5] * channels, [0.5] * channels),  # [0, 1] -> [-1, 1]
+        ])  # fmt: skip
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, i):
+        picture, label = self._read(i)
+        return self.transform(picture), label
+
+    def _read_file(self, i):
+        from PIL import Image, UnidentifiedImageError
+
+        path = self.items[i]
+        try:
+            with Image.open(path) as picture:
+                return picture.convert("L" if self.channels == 1 else "RGB"), -1
+        except (UnidentifiedImageError, OSError) as err:
+            raise ImageFolderError(f"cannot read the image {path}: {err}") from err
+
+    def tensors(self, device=None, limit: int | None = None, batch_size: int = 256):
+        """Read every picture once (or the first ``limit``) into ``(x, y)`` on ``device``."""
+        data = (
+            self if limit is None else torch.utils.data.Subset(self, range(min(limit, len(self))))
+        )
+        xs, ys = [], []
+        for x, y in DataLoader(data, batch_size=batch_size):
+            xs.append(x)
+            ys.append(y)
+        return torch.cat(xs).to(device), torch.cat(ys).long().to(device)
+
+    def __repr__(self) -> str:
+        return f"ImageFiles({self.name!r}, n={len(self)}, channels={self.channels}, size={self.image_size})"
+
+
+def load_images(name: str = "fashion-mnist", root=None, split: str = "train",
+                image_size: int | None = None, download: bool | None = None):  # fmt: skip
+    """The dataset ``name`` with images in [-1, 1], channels first.
+
+    ``root``: a folder to look in first (and to download into). ``split``: "train" or "test"
+    ("valid" also for CelebA). ``image_size``: side length in pixels; by default the native size
+    (28 for the MNISTs, 32 for CIFAR-10 and digits, 64 for CelebA and folders). ``download``:
+    ``None`` downloads only when no local copy exists, ``False`` never downloads, ``True`` also
+    downloads when nothing is found locally (it never replaces a local copy).
+    """
+    key = name.strip()
+    if key.lower().startswith("folder:"):
+        return _load_folder(Path(key[len("folder:") :]).expanduser(), image_size or 64)
+    key = key.lower().replace("_", "-")
+    key = {"fashionmnist": "fashion-mnist", "cifar-10": "cifar10"}.get(key, key)
+    if split not in ("train", "test", "valid") or (split == "valid" and key != "celeba"):
+        raise ValueError(f"split must be 'train' or 'test' (or 'valid' for celeba), got {split!r}.")
+    if key in _IDX:
+        data = _load_idx(key, root, split, download)
+    elif key == "cifar10":
+        data = _load_cifar10(root, split, download)
+    elif key == "digits":
+        data = _load_digits(split, image_size or 32)
+    elif key == "celeba":
+        return _load_celeba(root, split, image_size or 64, download)
+    else:
+        raise ValueError(f"unknown dataset {name!r}; choose one of {', '.join(DATASET_NAMES)}.")
+    return resize(data, image_size) if image_size else data
+
+
+def image_batches(
+    data, batch_size: int, *, device=None, seed: int = 0, resident: bool | None = None
+):
+    """An infinite iterator of image batches (tensors in [-1, 1]) for the training loop.
+
+    Resident (the default when the dataset fits in :data:`RESIDENT_LIMIT_BYTES`): the whole set
+    becomes one float tensor on ``device`` and batches are drawn by :class:`TensorBatches`.
+    Otherwise a DataLoader streams from disk with the same resumable order.
+    """
+    if resident is None:
+        resident = len(data) * data.channels * data.image_size**2 * 4 <= RESIDENT_LIMIT_BYTES
+    if resident:
+        return TensorBatches(data.tensors(device)[0], batch_size, seed=seed)
+    return LoaderBatches(data, batch_size, seed=seed, device=device)
+
+
+class LoaderBatches:
+    """Infinite shuffled DataLoader batches (images only) whose position survives ``state_dict``."""
+
+    def __init__(self, data, batch_size: int, seed: int = 0, device=None, num_workers: int = 2):
+        self.data, self.batch_size = data, batch_size
+        self.device, self.num_workers = device, num_workers
+        self.generator = torch.Generator().manual_seed(seed)
+        self._new_epoch()
+
+    def _new_epoch(self) -> None:
+        self._order = torch.randperm(len(self.data), generator=self.generator)
+        self._pos, self._it = 0, None
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        if self._pos + self.batch_size > len(self._order):
+            self._new_epoch()
+        if (
+            self._it is None
+        ):  # a loader over the rest of this epoch's order, last partial batch dropped
+            end = len(self._order) // self.batch_size * self.batch_size
+            rest = self._order[self._pos : end].tolist()
+            loader = DataLoader(
+                self.data, self.batch_size, sampler=rest, num_workers=self.num_workers
+            )
+            self._it = iter(loader)
+        self._pos += self.batch_size
+        return next(self._it)[0].to(self.device)
+
+    def state_dict(self) -> dict:
+        return {
+            "generator": self.generator.get_state(),
+            "order": self._order.clone(),
+            "pos": self._pos,
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        self.generator.set_state(state["generator"])
+        self._order, self._pos, self._it = state["order"].clone(), int(state["pos"]), None
+
+
+def resize(data: ImageTensors, image_size: int) -> ImageTensors:
+    """The same dataset at ``image_size`` pixels a side (antialiased bilinear, in chunks)."""
+    if image_size == data.image_size:
+        return data
+    from torchvision.transforms.v2.functional import resize as _resize
+
+    chunks = [_resize(c, [image_size, image_size], antialias=True) for c in data.images.split(4096)]
+    return ImageTensors(torch.cat(chunks), data.labels, data.name, data.classes)
+
+
+def search_dirs(root=None) -> list[Path]:
+    """Folders searched for data, in order: ``root``, ``$GANCOURSE_DATA``, the course cache."""
+    dirs = [Path(root).expanduser()] if root is not None else []
+    if os.environ.get(DATA_ENV):
+        dirs.append(Path(os.environ[DATA_ENV]).expanduser())
+    dirs.append(COURSE_DATA_DIR)
+    return dirs
+
+
+def _to_unit(images: torch.Tensor) -> torch.Tensor:
+    return images.float().div_(127.5).sub_(1.0)  # [0, 255] -> [-1, 1]
+
+
+def _not_found(name: str, looked: list[Path], reason: str | None) -> DataNotFoundError:
+    where = "\n".join(f"  - {p}" for p in looked)
+    apt = _APT_PACKAGE.get(name)
+    ways = [
+        f"with internet: load_images({name!r}, download=True) (or --download) saves it under {COURSE_DATA_DIR}",
+        f"on Debian/Ubuntu: sudo apt-get install {apt}" if apt else
+        "copy the files from a machine that has them (torchvision's folder layout works)",
+        f"a folder you already have: load_images({name!r}, root=PATH) or export {DATA_ENV}=PATH",
+    ]  # fmt: skip
+    lines = [f"{name} was not found on this machine. Looked in:", where]
+    if reason:
+        lines.append(f"Downloading failed: {reason}")
+    lines.append("Three ways to get it:")
+    lines += [f"  {i}. {w}" for i, w in enumerate(ways, 1)]
+    return DataNotFoundError("\n".join(lines))
+
+
+def _download(name: str, root, fetch) -> Path:
+    """Run ``fetch(folder)``; turn any network failure into the course's DataNotFoundError."""
+    if root is not None:
+        target = Path(root).expanduser()
+    else:
+        target = (
+            Path(os.environ[DATA_ENV]).expanduser() if os.environ.get(DATA_ENV) else COURSE_DATA_DIR
+        )
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+        fetch(target)
+    except (
+        RuntimeError,
+        OSError,
+        ValueError,
+        ImportError,
+    ) as err:  # what torchvision raises offline
+        raise _not_found(name, _looked(name, root), f"{type(err).__name__}: {err}") from None
+    return target
+
+
+def _looked(name: str, root) -> list[Path]:
+    system = [Path(p) for p in _IDX[name][2]] if name in _IDX else []
+    return search_dirs(root) + system
+
+
+# --- MNIST and Fashion-MNIST: IDX files, plain or gzipped ------------------------------------
+
+
+def _idx_files(folder: Path, split: str):
+    prefix = "train" if split == "train" else "t10k"
+    found = []
+    for kind in ("images-idx3", "labels-idx1"):
+        stem = folder / f"{prefix}-{kind}-ubyte"
+        path = next((p for p in (stem, stem.with_name(stem.name + ".gz")) if p.is_file()), None)
+        if path is None:
+            return None
+        found.append(path)
+    return found
+
+
+def _find_idx(name: str, root, split: str):
+    tv_name, aliases, system = _IDX[name]
+    candidates = []
+    for i, d in enumerate(search_dirs(root)):
+        if root is not None and i == 0:
+            candidates.append(d)  # an explicit root may hold the files themselves
+        candidates += [d / tv_name / "raw"] + [d / a for a in aliases]
+    candidates += [Path(p) for p in system]
+    return next((f for f in (_idx_files(c, split) for c in candidates) if f), None)
+
+
+def _readable(path: Path, name: str) -> Path:
+    """A path torchvision's IDX reader can open: gzipped files are unpacked once into the cache."""
+    if path.suffix != ".gz":
+        return path
+    for cache in (
+        COURSE_DATA_DIR / "idx" / name,
+        Path(tempfile.gettempdir()) / "gancourse-idx" / name,
+    ):
+        out = cache / path.stem
+        try:
+            if out.is_file() and out.stat().st_mtime >= path.stat().st_mtime:
+                return out
+            cache.mkdir(parents=True, exist_ok=True)
+            partial = out.with_name(f"{out.name}.{os.getpid()}.part")
+            with gzip.open(path, "rb") as src, open(partial, "wb") as dst:
+                shutil.copyfileobj(src, dst)
+            os.replace(partial, out)  # atomic: a second process never sees half a file
+            return out
+        except PermissionError:
+            continue
+    raise PermissionError(f"no writable folder to unpack {path}")
+
+
+def _load_idx(name: str, root, split: str, download) -> ImageTensors:
+    from torchvision import datasets
+    from torchvision.datasets.mnist import read_image_file, read_label_file
+
+    files = _find_idx(name, root, split)
+    if files is None and download is not False:
+        tv_class = getattr(datasets, _IDX[name][0])
+        target = _download(name, root, lambda d: tv_class(d, train=split == "train", download=True))
+        files = _idx_files(target / _IDX[name][0] / "raw", split)
+    if files is None:
+        raise _not_found(name, _looked(name, root), None)
+    images = read_image_file(str(_readable(files[0], name)))  # (N, 28, 28) uint8
+    labels = read_label_file(str(_readable(files[1], name)))
+    if len(images) != len(labels):
+        raise ValueError(
+            f"{files[0]} has {len(images)} images but {files[1]} has {len(labels)} labels."
+        )
+    classes = _FASHION_CLASSES if name == "fashion-mnist" else [str(i) for i in range(10)]
+    return ImageTensors(images[:, None], labels, name, classes)
+
+
+# --- CIFAR-10, CelebA, scikit-learn digits, folders ------------------------------------------
+
+
+def _load_cifar10(root, split: str, download) -> ImageTensors:
+    from torchvision.datasets import CIFAR10
+
+    train = split == "train"
+    for d in search_dirs(root):
+        try:
+            data = CIFAR10(str(d), train=train, download=False)
+            break
+        except RuntimeError:  # "Dataset not found or corrupted"
+            continue
+    else:
+        if download is False:
+            raise _not_found("cifar10", search_dirs(root), None)
+        target = _download("cifar10", root, lambda d: CIFAR10(str(d), train=train, download=True))
+        data = CIFAR10(str(target), train=train, download=False)
+    images = torch.from_numpy(data.data).permute(0, 3, 1, 2).contiguous()  # (N, 32, 32, 3) -> NCHW
+    return ImageTensors(images, torch.tensor(data.targets), "cifar10", list(data.classes))
+
+
+def _load_celeba(root, split: str, image_size: int, download) -> ImageFiles:
+    from torchvision.datasets import CelebA
+    from torchvision.transforms import CenterCrop
+
+    split = {"test": "test", "valid": "valid"}.get(split, "train")
+    for d in search_dirs(root):
+        try:
+            data = CelebA(str(d), split=split, target_type=[], download=False)
+            break
+        except RuntimeError:
+            continue
+    else:
+        if download is False:
+            raise _not_found("celeba", search_dirs(root), None)
+        target = _download("celeba", root, lambda d: CelebA(str(d), split=split, download=True))
+        data = CelebA(str(target), split=split, target_type=[], download=False)
+    crop = CenterCrop(178)  # the face, as in the DCGAN paper's preprocessing
+
+    def read(i):
+        return crop(data[i][0]), -1
+
+    return ImageFiles(range(len(data)), "celeba", image_size, channels=3, read=read)
+
+
+def _load_digits(split: str, image_size: int) -> ImageTensors:
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    pixels = torch.from_numpy(digits.images).float()  # (1797, 8, 8), values 0..16
+    keep = (
+        torch.arange(len(pixels)) % 5 != 0
+        if split == "train"
+        else torch.arange(len(pixels)) % 5 == 0
+    )
+    images = (pixels[keep] * (255 / 16)).round().to(torch.uint8)[:, None]
+    data = ImageTensors(
+        images, torch.from_numpy(digits.target)[keep], "digits", [str(i) for i in range(10)]
+    )
+    return resize(data, image_size)
+
+
+def _load_folder(folder: Path, image_size: int) -> ImageFiles:
+    if not folder.is_dir():
+        raise ImageFolderError(f"the image folder {folder} does not exist.")
+    files = sorted(
+        p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()
+    )
+    if not files:
+        raise ImageFolderError(
+            f"the folder {folder} holds no images (looked for {', '.join(sorted(IMAGE_SUFFIXES))}, "
+            "in sub-folders too)."
+        )
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(files[0]) as first:
+            channels = 1 if first.mode in ("1", "L", "I", "I;16", "F") else 3
+    except (UnidentifiedImageError, OSError) as err:
+        raise ImageFolderError(f"cannot read the image {files[0]}: {err}") from err
+    return ImageFiles(files, f"folder:{folder}", image_size, channels)

@@ -1,0 +1,245 @@
+"""Image loading on tiny IDX files and picture folders written in temporary directories."""
+
+import gzip
+import struct
+from pathlib import Path
+from urllib.error import URLError
+
+import pytest
+import torch
+
+from gancourse.data import images
+from gancourse.data.images import (
+    DataNotFoundError,
+    ImageFolderError,
+    LoaderBatches,
+    image_batches,
+    load_images,
+)
+
+DEBIAN_FASHION = Path("/usr/share/datasets/fashion-mnist")
+
+
+def write_idx(path: Path, array: torch.Tensor, compress: bool = False) -> None:
+    """The IDX format: two zero bytes, type 0x08 (uint8), the rank, big-endian sizes, then bytes."""
+    header = bytes([0, 0, 0x08, array.ndim]) + b"".join(struct.pack(">I", s) for s in array.shape)
+    payload = header + array.to(torch.uint8).numpy().tobytes()
+    if compress:
+        path = path.with_name(path.name + ".gz")
+        payload = gzip.compress(payload)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(payload)
+
+
+def write_mnist_split(folder: Path, split="train", n=6, compress=False, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    pixels = torch.randint(0, 256, (n, 28, 28), generator=g, dtype=torch.uint8)
+    pixels[0, 0, 0], pixels[0, 0, 1] = 0, 255  # the two ends of the range
+    labels = torch.arange(n) % 10
+    prefix = "train" if split == "train" else "t10k"
+    write_idx(folder / f"{prefix}-images-idx3-ubyte", pixels, compress)
+    write_idx(folder / f"{prefix}-labels-idx1-ubyte", labels, compress)
+    return pixels, labels
+
+
+@pytest.fixture(autouse=True)
+def isolated_data_dirs(tmp_path, monkeypatch):
+    """No test sees the real cache, $GANCOURSE_DATA or the system folders."""
+    monkeypatch.setattr(images, "COURSE_DATA_DIR", tmp_path / "cache")
+    monkeypatch.delenv(images.DATA_ENV, raising=False)
+    monkeypatch.setitem(images._IDX, "fashion-mnist", ("FashionMNIST", ("fashion-mnist",), ()))
+    monkeypatch.setitem(images._IDX, "mnist", ("MNIST", ("mnist",), ()))
+
+
+@pytest.mark.parametrize("compress", [False, True])
+def test_idx_files_in_root_become_images_in_minus_one_one(tmp_path, compress):
+    pixels, labels = write_mnist_split(tmp_path / "fm", compress=compress)
+    data = load_images("fashion-mnist", root=tmp_path / "fm", download=False)
+    assert len(data) == 6 and data.channels == 1 and data.image_size == 28
+    x, y = data.tensors()
+    assert x.shape == (6, 1, 28, 28) and x.dtype == torch.float32
+    torch.testing.assert_close(x, pixels[:, None].float() / 127.5 - 1)
+    assert x[0, 0, 0, 0] == -1 and x[0, 0, 0, 1] == 1
+    torch.testing.assert_close(y, labels)
+    x0, y0 = data[3]
+    torch.testing.assert_close(x0, x[3])
+    assert y0 == 3
+    assert data.classes[9] == "Ankle boot"
+
+
+def test_gzipped_files_are_unpacked_once_into_the_cache(tmp_path):
+    write_mnist_split(tmp_path / "fm", compress=True)
+    load_images("fashion-mnist", root=tmp_path / "fm", download=False)
+    unpacked = tmp_path / "cache" / "idx" / "fashion-mnist" / "train-images-idx3-ubyte"
+    assert unpacked.is_file()
+    stamp = unpacked.stat().st_mtime_ns
+    load_images("fashion-mnist", root=tmp_path / "fm", download=False)
+    assert unpacked.stat().st_mtime_ns == stamp
+
+
+def test_torchvision_layout_is_found_through_the_environment_variable(tmp_path, monkeypatch):
+    pixels, _ = write_mnist_split(tmp_path / "data" / "MNIST" / "raw", split="test", n=4)
+    monkeypatch.setenv(images.DATA_ENV, str(tmp_path / "data"))
+    data = load_images("mnist", split="test", download=False)
+    torch.testing.assert_close(data.images[:, 0], pixels)
+
+
+def test_system_folder_is_searched_after_the_others(tmp_path, monkeypatch):
+    write_mnist_split(tmp_path / "usr-share", n=3)
+    monkeypatch.setitem(
+        images._IDX,
+        "fashion-mnist",
+        ("FashionMNIST", ("fashion-mnist",), (str(tmp_path / "usr-share"),)),
+    )
+    assert len(load_images("fashion-mnist", download=False)) == 3
+    write_mnist_split(images.COURSE_DATA_DIR / "fashion-mnist", n=5)
+    assert len(load_images("fashion-mnist", download=False)) == 5  # the course's copy wins
+
+
+def test_mismatched_image_and_label_counts_are_an_error(tmp_path):
+    write_mnist_split(tmp_path / "fm", n=6)
+    write_idx(tmp_path / "fm" / "train-labels-idx1-ubyte", torch.zeros(5))
+    with pytest.raises(ValueError, match="6 images but .* 5 labels"):
+        load_images("fashion-mnist", root=tmp_path / "fm", download=False)
+
+
+def test_nothing_local_and_no_download_names_the_three_ways(tmp_path):
+    with pytest.raises(DataNotFoundError) as info:
+        load_images("fashion-mnist", root=tmp_path / "empty", download=False)
+    message = str(info.value)
+    assert str(tmp_path / "empty") in message
+    assert "download=True" in message
+    assert "apt-get install dataset-fashion-mnist" in message
+    assert "root=PATH" in message and "GANCOURSE_DATA" in message
+    assert "Downloading failed" not in message
+
+
+def test_offline_download_ends_in_the_course_error_not_a_network_traceback(tmp_path, monkeypatch):
+    import torchvision.datasets
+
+    class Offline:
+        def __init__(self, *args, **kwargs):
+            raise URLError("[Errno -2] Name or service not known")
+
+    monkeypatch.setattr(torchvision.datasets, "FashionMNIST", Offline)
+    with pytest.raises(
+        DataNotFoundError, match="(?s)Downloading failed: URLError.*Three ways"
+    ) as info:
+        load_images("fashion-mnist", root=tmp_path / "dl")
+    assert info.value.__cause__ is None and info.value.__suppress_context__
+
+
+def test_a_successful_download_is_read_from_torchvisions_layout(tmp_path, monkeypatch):
+    import torchvision.datasets
+
+    def fake_download(root, train=True, download=False):
+        write_mnist_split(Path(root) / "FashionMNIST" / "raw", n=7)
+
+    monkeypatch.setattr(torchvision.datasets, "FashionMNIST", fake_download)
+    assert len(load_images("fashion-mnist", root=tmp_path / "dl", download=True)) == 7
+
+
+def test_image_size_resizes_every_image(tmp_path):
+    write_mnist_split(tmp_path / "fm")
+    data = load_images("fashion-mnist", root=tmp_path / "fm", image_size=32, download=False)
+    x, _ = data.tensors()
+    assert x.shape == (6, 1, 32, 32) and data.image_size == 32
+    assert x.min() >= -1 and x.max() <= 1
+
+
+def test_unknown_names_and_splits_are_rejected():
+    with pytest.raises(ValueError, match="fashion-mnist, mnist, cifar10"):
+        load_images("imagenet")
+    with pytest.raises(ValueError, match="split"):
+        load_images("mnist", split="validation")
+
+
+def test_digits_are_resized_scaled_and_split_without_overlap():
+    train, test = load_images("digits"), load_images("digits", split="test")
+    assert len(train) + len(test) == 1797
+    x, y = train.tensors()
+    assert x.shape == (len(train), 1, 32, 32)
+    assert x.min() == -1 and x.max() <= 1 and x.max() > 0.9
+    assert set(y.tolist()) == set(range(10))
+    assert load_images("digits", image_size=28).image_size == 28
+
+
+def test_resident_batches_are_float_tensors_on_the_device(tmp_path):
+    write_mnist_split(tmp_path / "fm", n=10)
+    data = load_images("fashion-mnist", root=tmp_path / "fm", download=False)
+    batches = image_batches(data, batch_size=4, device="cpu", seed=1)
+    batch = next(batches)
+    assert batch.shape == (4, 1, 28, 28) and batch.dtype == torch.float32
+    all_x = data.tensors()[0]
+    assert any(torch.equal(batch[0], row) for row in all_x)
+
+
+# --- folders of pictures -----------------------------------------------------------------------
+
+
+def write_pictures(folder: Path, n=5, mode="RGB", size=(40, 30)):
+    from PIL import Image
+
+    folder.mkdir(parents=True, exist_ok=True)
+    g = torch.Generator().manual_seed(0)
+    channels = 3 if mode == "RGB" else 1
+    for i in range(n):
+        pixels = torch.randint(0, 256, (size[1], size[0], channels), generator=g, dtype=torch.uint8)
+        Image.fromarray(pixels.squeeze(-1).numpy(), mode=mode).save(folder / f"pic{i}.png")
+
+
+def test_folder_of_pictures_without_class_subfolders(tmp_path):
+    write_pictures(tmp_path / "pics", n=3)
+    write_pictures(tmp_path / "pics" / "nested", n=2)
+    data = load_images(f"folder:{tmp_path / 'pics'}", image_size=32)
+    assert len(data) == 5 and data.channels == 3
+    x, y = data.tensors()
+    assert x.shape == (5, 3, 32, 32) and x.min() >= -1 and x.max() <= 1
+    assert (y == -1).all()
+
+
+def test_grey_folder_gives_one_channel(tmp_path):
+    write_pictures(tmp_path / "grey", n=2, mode="L")
+    data = load_images(f"folder:{tmp_path / 'grey'}", image_size=28)
+    assert data[0][0].shape == (1, 28, 28)
+
+
+def test_empty_folder_names_the_folder(tmp_path):
+    (tmp_path / "nothing").mkdir()
+    (tmp_path / "nothing" / "notes.txt").write_text("no pictures here")
+    with pytest.raises(ImageFolderError, match="nothing holds no images"):
+        load_images(f"folder:{tmp_path / 'nothing'}")
+    with pytest.raises(ImageFolderError, match="does not exist"):
+        load_images(f"folder:{tmp_path / 'missing'}")
+
+
+def test_unreadable_picture_names_the_file(tmp_path):
+    write_pictures(tmp_path / "pics", n=1)
+    (tmp_path / "pics" / "z_broken.png").write_bytes(b"this is not a png")
+    data = load_images(f"folder:{tmp_path / 'pics'}")
+    with pytest.raises(ImageFolderError, match="z_broken.png"):
+        data.tensors()
+
+
+def test_loader_batches_resume_exactly(tmp_path):
+    write_pictures(tmp_path / "pics", n=7, size=(8, 8))
+    data = load_images(f"folder:{tmp_path / 'pics'}", image_size=8)
+    first = LoaderBatches(data, batch_size=2, seed=3, num_workers=0)
+    next(first)
+    state = first.state_dict()
+    expected = [next(first) for _ in range(4)]  # crosses an epoch boundary (3 batches per epoch)
+    second = LoaderBatches(data, batch_size=2, seed=99, num_workers=0)
+    second.load_state_dict(state)
+    for want in expected:
+        torch.testing.assert_close(next(second), want)
+    assert not image_batches(data, 2, resident=False).__class__ is images.TensorBatches
+
+
+@pytest.mark.skipif(
+    not DEBIAN_FASHION.is_dir(), reason="Debian's dataset-fashion-mnist is not installed"
+)
+def test_debian_fashion_mnist_test_split(monkeypatch):
+    monkeypatch.setitem(images._IDX, "fashion-mnist", ("FashionMNIST", (), (str(DEBIAN_FASHION),)))
+    data = load_images("fashion-mnist", split="test", download=False)
+    assert len(data) == 10_000
+    assert torch.bincount(data.labels).tolist() == [1000] * 10
