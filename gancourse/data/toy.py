@@ -1,0 +1,179 @@
+"""Toy distributions with known densities: the laboratory of the first notebooks.
+
+Every distribution draws samples with ``sample(n, generator=None)`` and, where a density exists,
+evaluates ``log_prob(x)``, so the theory (optimal discriminator, JS divergence) can be computed
+exactly and compared with what a trained network does. The mixtures ``ring8`` and ``grid25`` are the
+benchmarks of the mode-collapse literature (VEEGAN, PacGAN). Explained in 00_setup and 04_mode_collapse.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import torch
+
+
+def _as_tensor(value, name: str) -> torch.Tensor:
+    t = torch.as_tensor(value, dtype=torch.float32)
+    if t.dim() == 0:
+        t = t.reshape(1)
+    if t.dim() != 1:
+        raise ValueError(f"{name} must be a number or a 1-D sequence, got shape {tuple(t.shape)}.")
+    return t
+
+
+def _check_n(n: int) -> None:
+    if int(n) != n or n < 1:
+        raise ValueError(f"the number of samples must be a positive integer, got {n!r}.")
+
+
+def _points(x: torch.Tensor, dim: int) -> torch.Tensor:
+    x = torch.as_tensor(x, dtype=torch.float32)
+    if dim == 1 and x.dim() == 1:
+        x = x[:, None]  # (N,) is accepted for 1-D densities
+    if x.dim() != 2 or x.shape[1] != dim:
+        raise ValueError(f"expected points of shape (N, {dim}), got {tuple(x.shape)}.")
+    return x
+
+
+class Gaussian:
+    """Axis-aligned Gaussian N(mean, diag(std²)) in any dimension; ``Gaussian(0.0, 1.0)`` is 1-D."""
+
+    def __init__(self, mean: float | Sequence[float] = 0.0, std: float | Sequence[float] = 1.0):
+        self.mean = _as_tensor(mean, "mean")
+        self.std = _as_tensor(std, "std").expand_as(self.mean).clone()
+        if (self.std <= 0).any():
+            raise ValueError(f"std must be positive, got {self.std.tolist()}.")
+        self.dim = self.mean.numel()
+
+    def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        _check_n(n)
+        return self.mean + self.std * torch.randn(n, self.dim, generator=generator)  # (n, d)
+
+    def log_prob(self, x: torch.Tensor) -> torch.Tensor:
+        x = _points(x, self.dim)
+        z = (x - self.mean) / self.std
+        # log N(x) = -½‖z‖² - Σ log σ - (d/2) log 2π
+        return -0.5 * (z**2).sum(1) - self.std.log().sum() - 0.5 * self.dim * math.log(2 * math.pi)
+
+    def __repr__(self) -> str:
+        return f"Gaussian(mean={self.mean.tolist()}, std={self.std.tolist()})"
+
+
+class GaussianMixture:
+    """Mixture of isotropic Gaussians with a shared ``std``, one per row of ``centres`` (K, d)."""
+
+    def __init__(self, centres, std: float, weights: Sequence[float] | None = None):
+        self.centres = torch.as_tensor(centres, dtype=torch.float32)
+        if self.centres.dim() == 1:
+            self.centres = self.centres[:, None]
+        if std <= 0:
+            raise ValueError(f"std must be positive, got {std}.")
+        self.std = float(std)
+        k = len(self.centres)
+        w = torch.full((k,), 1.0 / k) if weights is None else torch.as_tensor(weights, dtype=torch.float32)
+        if w.shape != (k,) or (w < 0).any() or not math.isclose(float(w.sum()), 1.0, rel_tol=1e-5):
+            raise ValueError(f"weights must be {k} non-negative numbers summing to 1.")
+        self.weights = w
+        self.dim = self.centres.shape[1]
+
+    @property
+    def n_modes(self) -> int:
+        return len(self.centres)
+
+    def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        _check_n(n)
+        k = torch.multinomial(self.weights, n, replacement=True, generator=generator)
+        noise = torch.randn(n, self.dim, generator=generator)
+        return self.centres[k] + self.std * noise  # (n, d)
+
+    def log_prob(self, x: torch.Tensor) -> torch.Tensor:
+        x = _points(x, self.dim)
+        sq = torch.cdist(x, self.centres) ** 2  # (n, K)
+        # log Σ_k w_k N(x; μ_k, σ²I), computed stably with logsumexp
+        log_comp = -0.5 * sq / self.std**2 - self.dim * math.log(self.std) - 0.5 * self.dim * math.log(2 * math.pi)
+        return torch.logsumexp(log_comp + self.weights.log(), dim=1)
+
+    def __repr__(self) -> str:
+        return f"GaussianMixture({self.n_modes} modes in {self.dim}-D, std={self.std})"
+
+
+def ring8(radius: float = 1.0, std: float = 0.01) -> GaussianMixture:
+    """Eight Gaussians evenly spaced on a circle (the VEEGAN/PacGAN ring)."""
+    angles = torch.arange(8) * (2 * math.pi / 8)
+    return GaussianMixture(radius * torch.stack([angles.cos(), angles.sin()], 1), std)
+
+
+def grid25(spacing: float = 2.0, std: float = 0.05) -> GaussianMixture:
+    """Twenty-five Gaussians on the grid {-4, -2, 0, 2, 4}² (the VEEGAN/PacGAN grid)."""
+    ticks = spacing * torch.arange(-2, 3, dtype=torch.float32)
+    xs, ys = torch.meshgrid(ticks, ticks, indexing="ij")
+    return GaussianMixture(torch.stack([xs.flatten(), ys.flatten()], 1), std)
+
+
+class ParallelLines:
+    """The pair of Arjovsky et al.: x = θ, y ~ U(0, 1). Two such lines have disjoint supports for θ ≠ 0.
+
+    There is no density in the plane (the mass lives on a line), so ``log_prob`` raises; the
+    divergences between two of these are in :mod:`gancourse.theory`. Explained in 03_js_vs_wasserstein.
+    """
+
+    dim = 2
+
+    def __init__(self, theta: float = 0.0):
+        self.theta = float(theta)
+
+    def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        _check_n(n)
+        y = torch.rand(n, generator=generator)
+        return torch.stack([torch.full_like(y, self.theta), y], 1)  # (n, 2)
+
+    def log_prob(self, x: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError(
+            "a line in the plane has no density; use gancourse.theory for JS and W1 between lines."
+        )
+
+    def __repr__(self) -> str:
+        return f"ParallelLines(theta={self.theta})"
+
+
+_TOYS = {
+    "gaussian1d": lambda: Gaussian(0.0, 1.0),
+    "gaussian2d": lambda: Gaussian([1.0, -1.0], [0.5, 1.0]),
+    "ring8": ring8,
+    "grid25": grid25,
+}
+TOY_NAMES = tuple(_TOYS)
+
+
+def make_toy(name: str):
+    """A toy distribution by name: one of :data:`TOY_NAMES`."""
+    if name not in _TOYS:
+        raise ValueError(f"unknown toy dataset {name!r}; choose one of {', '.join(TOY_NAMES)}.")
+    return _TOYS[name]()
+
+
+class ToyBatches:
+    """Infinite iterator of fresh batches from a toy distribution, with a resumable generator."""
+
+    def __init__(self, dist, batch_size: int, seed: int = 0, device=None):
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {batch_size}.")
+        self.dist = dist
+        self.batch_size = batch_size
+        self.device = device
+        self.generator = torch.Generator().manual_seed(seed)
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> torch.Tensor:
+        x = self.dist.sample(self.batch_size, generator=self.generator)
+        return x if self.device is None else x.to(self.device)
+
+    def state_dict(self) -> dict:
+        return {"generator": self.generator.get_state()}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.generator.set_state(state["generator"])

@@ -1,0 +1,101 @@
+"""Losses as pure functions of the discriminator's logits.
+
+Every function takes ``real_logits`` and/or ``fake_logits`` (the raw outputs ℓ of D, with
+D(x) = σ(ℓ)) and returns a scalar to *minimise*. Nothing here steps an optimizer or touches weights
+except :func:`clip_weights_`, which the training loop calls. Identities used throughout:
+log σ(ℓ) = -softplus(-ℓ) and log(1 - σ(ℓ)) = -softplus(ℓ), which stay finite for any ℓ.
+Explained in 01_first_gan (minimax vs non-saturating) and 05_wgan (Wasserstein, penalty, clipping).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+
+def d_bce(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+    # -E[log D(x)] - E[log(1 - D(G(z)))]  =  E[softplus(-ℓ_real)] + E[softplus(ℓ_fake)]
+    return F.softplus(-real_logits).mean() + F.softplus(fake_logits).mean()
+
+
+def g_saturating(fake_logits: torch.Tensor) -> torch.Tensor:
+    # the minimax generator: min E[log(1 - D(G(z)))]  =  E[-softplus(ℓ_fake)]
+    # d/dℓ = -σ(ℓ) → 0 when D(G(z)) → 0: the gradient vanishes exactly when G is worst.
+    return -F.softplus(fake_logits).mean()
+
+
+def g_nonsaturating(fake_logits: torch.Tensor) -> torch.Tensor:
+    # min -E[log D(G(z))]  =  E[softplus(-ℓ_fake)];  d/dℓ = σ(ℓ) - 1 → -1 when D(G(z)) → 0.
+    return F.softplus(-fake_logits).mean()
+
+
+def d_wasserstein(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+    # the critic maximises E[f(x)] - E[f(G(z))]; we minimise the negative
+    return fake_logits.mean() - real_logits.mean()
+
+
+def g_wasserstein(fake_logits: torch.Tensor) -> torch.Tensor:
+    # G minimises -E[f(G(z))]
+    return -fake_logits.mean()
+
+
+def d_hinge(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+    # E[max(0, 1 - ℓ_real)] + E[max(0, 1 + ℓ_fake)]
+    return F.relu(1 - real_logits).mean() + F.relu(1 + fake_logits).mean()
+
+
+def g_hinge(fake_logits: torch.Tensor) -> torch.Tensor:
+    # -E[ℓ_fake], as in SAGAN / BigGAN
+    return -fake_logits.mean()
+
+
+def d_least_squares(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+    # LSGAN with targets a=0 (fake), b=1 (real): ½E[(ℓ_real - 1)²] + ½E[ℓ_fake²]
+    return 0.5 * ((real_logits - 1) ** 2).mean() + 0.5 * (fake_logits**2).mean()
+
+
+def g_least_squares(fake_logits: torch.Tensor) -> torch.Tensor:
+    # ½E[(ℓ_fake - 1)²]: G pulls its samples' scores to the real target c=1
+    return 0.5 * ((fake_logits - 1) ** 2).mean()
+
+
+def gradient_penalty(D, x_real: torch.Tensor, x_fake: torch.Tensor, y: torch.Tensor | None = None,
+                     target: float = 1.0) -> torch.Tensor:
+    """WGAN-GP penalty E[(‖∇_x̂ D(x̂)‖₂ - target)²] on x̂ = αx_real + (1-α)x_fake, α ~ U(0, 1) per sample.
+
+    Works for any input shape (B, ...): 2-D points, images with any channel count. Returned
+    unweighted; the loop multiplies by ``gp_weight`` (λ = 10 in Gulrajani et al.).
+    """
+    if x_real.shape != x_fake.shape:
+        raise ValueError(f"real and fake batches differ in shape: {tuple(x_real.shape)} vs {tuple(x_fake.shape)}.")
+    alpha = torch.rand(x_real.shape[0], *([1] * (x_real.dim() - 1)), device=x_real.device, dtype=x_real.dtype)
+    x_hat = (alpha * x_real.detach() + (1 - alpha) * x_fake.detach()).requires_grad_(True)
+    out = D(x_hat) if y is None else D(x_hat, y)
+    (grad,) = torch.autograd.grad(out.sum(), x_hat, create_graph=True)  # (B, ...)
+    norms = grad.flatten(1).norm(2, dim=1)  # ‖∇D(x̂)‖ per sample
+    return ((norms - target) ** 2).mean()
+
+
+@torch.no_grad()
+def clip_weights_(module: torch.nn.Module, c: float) -> None:
+    """WGAN weight clipping in place: every parameter into [-c, c]. A crude way to bound the Lipschitz constant."""
+    if c <= 0:
+        raise ValueError(f"the clip value must be positive, got {c}.")
+    for p in module.parameters():
+        p.clamp_(-c, c)
+
+
+LOSS_FAMILIES = {
+    "minimax": (d_bce, g_saturating),
+    "nonsaturating": (d_bce, g_nonsaturating),
+    "wasserstein": (d_wasserstein, g_wasserstein),
+    "hinge": (d_hinge, g_hinge),
+    "least_squares": (d_least_squares, g_least_squares),
+}
+
+
+def get_loss_family(name: str):
+    """(d_loss, g_loss) for a family name; a clear error listing the names otherwise."""
+    if name not in LOSS_FAMILIES:
+        raise ValueError(f"unknown loss {name!r}; choose one of {', '.join(LOSS_FAMILIES)}.")
+    return LOSS_FAMILIES[name]

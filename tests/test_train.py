@@ -1,0 +1,260 @@
+import json
+import os
+import signal
+
+import pytest
+import torch
+from torch.testing import assert_close
+
+from gancourse.data import TensorBatches, ToyBatches, grid25, ring8
+from gancourse.models import DCGANDiscriminator, DCGANGenerator, MLPDiscriminator, MLPGenerator
+from gancourse.train import CheckpointError, History, NonFiniteLossError, TrainConfig, load_checkpoint, train
+
+
+def _toy(seed=0, pack=1):
+    torch.manual_seed(seed)
+    return MLPGenerator(z_dim=2, hidden=32, depth=2), MLPDiscriminator(in_dim=2 * pack, hidden=32, depth=2)
+
+
+def _assert_same_weights(a, b):
+    for (name, p), q in zip(a.state_dict().items(), b.state_dict().values()):
+        assert_close(p, q, rtol=0, atol=0, msg=name)
+
+
+def test_toy_gan_learns_a_gaussian():
+    from gancourse.data import Gaussian
+
+    target = Gaussian([2.0, -1.0], [0.5, 0.5])
+    G, D = _toy()
+    with torch.no_grad():
+        start = (G(torch.randn(2000, 2)).mean(0) - target.mean).norm()
+    h = train(G, D, ToyBatches(target, 128), steps=600, lr_g=5e-4, lr_d=5e-4, progress=False)
+    assert len(h) == 600 and h.step[-1] == 600
+    with torch.no_grad():
+        x = G(torch.randn(2000, 2))
+    # an untrained G sits near the origin, 2.2 away; GAN training oscillates around the target, so the
+    # bound is loose, but an unchanged or diverged G would fail it
+    assert start > 1.8
+    assert (x.mean(0) - target.mean).norm() < 0.5
+
+
+@pytest.mark.parametrize("settings", [
+    dict(loss="nonsaturating"),
+    dict(loss="wasserstein", gp_weight=10.0, n_critic=3, betas=(0.0, 0.9)),
+    dict(loss="wasserstein", clip_value=0.01, n_critic=2, optimizer="rmsprop", lr_d=5e-5, lr_g=5e-5),
+    dict(loss="hinge", pack=2),
+])
+def test_resume_is_bit_identical(tmp_path, settings):
+    pack = settings.get("pack", 1)
+    G, D = _toy(pack=pack)
+    full = train(G, D, ToyBatches(ring8(), 64, seed=1), steps=20, seed=5, progress=False, **settings)
+
+    G1, D1 = _toy(pack=pack)
+    train(G1, D1, ToyBatches(ring8(), 64, seed=1), steps=8, seed=5, out_dir=tmp_path, progress=False, **settings)
+    G2, D2 = _toy(seed=123, pack=pack)  # fresh objects, other init: everything must come from the checkpoint
+    resumed = train(G2, D2, ToyBatches(ring8(), 64, seed=99), steps=20, seed=5, out_dir=tmp_path, resume=True,
+                    progress=False, **settings)
+    assert resumed.step == full.step
+    assert resumed.d_loss == full.d_loss and resumed.g_loss == full.g_loss
+    assert resumed.extra == full.extra
+    _assert_same_weights(G, G2)
+    _assert_same_weights(D, D2)
+
+
+def test_checkpoint_contents_and_files(tmp_path):
+    G, D = _toy()
+    train(G, D, ToyBatches(ring8(), 32), steps=6, checkpoint_every=3, out_dir=tmp_path, progress=False)
+    ckpt = load_checkpoint(tmp_path / "checkpoint.pt")
+    for key in ("step", "G", "D", "opt_g", "opt_d", "rng", "data", "config", "version", "history", "models"):
+        assert key in ckpt
+    assert ckpt["step"] == 6 and ckpt["config"]["steps"] == 6
+    assert ckpt["models"]["G"]["class"] == "MLPGenerator"
+    assert json.loads((tmp_path / "history.json").read_text())["step"] == list(range(1, 7))
+    assert History.load(tmp_path / "history.json").step[-1] == 6
+    assert not [p for p in os.listdir(tmp_path) if p.endswith(".tmp")]
+
+
+def test_crash_while_saving_keeps_last_good_checkpoint(tmp_path, monkeypatch):
+    G, D = _toy()
+    train(G, D, ToyBatches(ring8(), 32), steps=4, out_dir=tmp_path, progress=False)
+    good = (tmp_path / "checkpoint.pt").read_bytes()
+
+    def broken_save(obj, f, *a, **k):
+        f.write(b"half a checkpoint")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(torch, "save", broken_save)
+    with pytest.raises(OSError, match="disk full"):
+        train(G, D, ToyBatches(ring8(), 32), steps=8, out_dir=tmp_path, resume=True, progress=False)
+    assert (tmp_path / "checkpoint.pt").read_bytes() == good
+    assert not [p for p in os.listdir(tmp_path) if p.endswith(".tmp")]
+
+
+def test_ctrl_c_stops_after_the_step_saves_and_resumes_exactly(tmp_path):
+    G, D = _toy()
+    full = train(G, D, ToyBatches(ring8(), 32), steps=12, progress=False)
+
+    def press_ctrl_c(step, G, D, history):
+        if step == 5:
+            os.kill(os.getpid(), signal.SIGINT)
+
+    G1, D1 = _toy()
+    part = train(G1, D1, ToyBatches(ring8(), 32), steps=12, out_dir=tmp_path, callbacks=[press_ctrl_c],
+                 callback_every=1, progress=False)
+    assert part.interrupted and part.step[-1] == 5
+    assert load_checkpoint(tmp_path)["step"] == 5
+    G2, D2 = _toy()
+    rest = train(G2, D2, ToyBatches(ring8(), 32), steps=12, out_dir=tmp_path, resume=True, progress=False)
+    assert rest.d_loss == full.d_loss and not rest.interrupted
+    _assert_same_weights(G, G2)
+
+
+def test_nan_stops_with_step_and_keeps_checkpoint(tmp_path):
+    G, D = _toy()
+    train(G, D, ToyBatches(ring8(), 32), steps=3, out_dir=tmp_path, progress=False)
+
+    class Poisoned:
+        def __init__(self):
+            self.n = 0
+
+        def __iter__(self):
+            return self
+
+        def __next__(self):
+            self.n += 1
+            x = torch.randn(32, 2)
+            if self.n == 4:
+                x[0, 0] = float("nan")
+            return x
+
+    with pytest.raises(NonFiniteLossError, match=r"step 7: d_loss = nan.*learning rate"):
+        train(G, D, Poisoned(), steps=20, checkpoint_every=5, out_dir=tmp_path, resume=True, progress=False)
+    # the checkpoint of step 5 (before the NaN at step 7) is kept; step 10's was never written
+    ckpt = load_checkpoint(tmp_path)
+    assert ckpt["step"] == 5
+    assert all(torch.isfinite(v).all() for v in ckpt["D"].values())
+
+
+def test_callbacks_see_history():
+    seen = []
+    G, D = _toy()
+    train(G, D, ToyBatches(ring8(), 32), steps=10, callbacks=[lambda s, g, d, h: seen.append((s, len(h)))],
+          callback_every=4, progress=False)
+    assert seen == [(4, 4), (8, 8), (10, 10)]
+
+
+def test_wasserstein_history_has_estimate_and_penalty():
+    G, D = _toy()
+    h = train(G, D, ToyBatches(grid25(), 32), steps=5, loss="wasserstein", gp_weight=10.0, n_critic=2,
+              progress=False)
+    assert len(h["w_estimate"]) == 5 and len(h["gp"]) == 5
+    assert_close(torch.tensor(h["w_estimate"]), torch.tensor(h["real_score"]) - torch.tensor(h["fake_score"]))
+
+
+def test_weight_clipping_is_applied():
+    G, D = _toy()
+    train(G, D, ToyBatches(ring8(), 32), steps=3, loss="wasserstein", clip_value=0.02, optimizer="rmsprop",
+          progress=False)
+    assert max(p.abs().max().item() for p in D.parameters()) <= 0.02
+
+
+def test_dcgan_step_with_labels_and_conditioning():
+    x = torch.rand(16, 1, 28, 28) * 2 - 1
+    y = torch.randint(0, 10, (16,))
+    G = DCGANGenerator(z_dim=8, image_size=28, channels=1, width=4, n_classes=10)
+    D = DCGANDiscriminator(image_size=28, channels=1, width=4, n_classes=10)
+    h = train(G, D, TensorBatches((x, y), 8), steps=2, conditional=True, progress=False)
+    assert len(h) == 2
+    # unconditional models take (x, y) batches too: labels are ignored
+    G, D = DCGANGenerator(z_dim=8, image_size=28, channels=1, width=4), DCGANDiscriminator(28, 1, width=4)
+    assert len(train(G, D, TensorBatches((x, y), 8), steps=1, channels_last=True, progress=False)) == 1
+
+
+@pytest.mark.parametrize("bad,message", [
+    (dict(steps=0), "steps must be a positive integer"),
+    (dict(n_critic=0), "n_critic must be a positive integer"),
+    (dict(gp_weight=-1.0), "gp_weight must be >= 0"),
+    (dict(loss="vanilla"), "unknown loss 'vanilla'; choose one of minimax"),
+    (dict(optimizer="lbfgs"), "unknown optimizer"),
+    (dict(clip_value=0.0), "clip_value must be positive"),
+])
+def test_bad_settings_say_what_is_wrong(bad, message):
+    G, D = _toy()
+    with pytest.raises(ValueError, match=message):
+        train(G, D, ToyBatches(ring8(), 8), progress=False, **bad)
+
+
+def test_unknown_setting_and_tensor_data():
+    G, D = _toy()
+    with pytest.raises(TypeError, match="unknown training setting"):
+        train(G, D, ToyBatches(ring8(), 8), stepz=3)
+    with pytest.raises(TypeError, match="TensorBatches"):
+        train(G, D, torch.randn(10, 2), steps=1, progress=False)
+
+
+def test_mismatched_images_fail_before_a_conv_error():
+    G = DCGANGenerator(z_dim=8, image_size=28, channels=1, width=4)
+    D = DCGANDiscriminator(image_size=28, channels=1, width=4)
+    with pytest.raises(ValueError, match=r"expects images of shape \(B, 1, 28, 28\).*got \(3, 32, 32\)"):
+        train(G, D, TensorBatches(torch.zeros(8, 3, 32, 32), 4), steps=1, progress=False)
+
+
+def test_existing_run_is_not_overwritten(tmp_path):
+    G, D = _toy()
+    train(G, D, ToyBatches(ring8(), 8), steps=2, out_dir=tmp_path, progress=False)
+    before = (tmp_path / "checkpoint.pt").read_bytes()
+    with pytest.raises(FileExistsError, match="resume=True"):
+        train(G, D, ToyBatches(ring8(), 8), steps=2, out_dir=tmp_path, progress=False)
+    assert (tmp_path / "checkpoint.pt").read_bytes() == before
+
+
+def test_resume_errors_name_the_file(tmp_path):
+    G, D = _toy()
+    with pytest.raises(CheckpointError, match="does not exist"):
+        train(G, D, ToyBatches(ring8(), 8), steps=2, out_dir=tmp_path, resume=True, progress=False)
+    bad = tmp_path / "checkpoint.pt"
+    bad.write_bytes(b"not a checkpoint at all")
+    with pytest.raises(CheckpointError, match=r"checkpoint.pt could not be read.*left as it is"):
+        train(G, D, ToyBatches(ring8(), 8), steps=2, out_dir=tmp_path, resume=True, progress=False)
+    assert bad.read_bytes() == b"not a checkpoint at all"
+    torch.save({"weights": torch.zeros(2)}, bad)
+    with pytest.raises(CheckpointError, match="not a gancourse checkpoint"):
+        load_checkpoint(bad)
+
+
+def test_resume_with_other_settings_is_refused(tmp_path):
+    G, D = _toy()
+    train(G, D, ToyBatches(ring8(), 8), steps=2, out_dir=tmp_path, progress=False)
+    with pytest.raises(CheckpointError, match="loss: checkpoint 'nonsaturating', asked 'hinge'"):
+        train(G, D, ToyBatches(ring8(), 8), steps=4, loss="hinge", out_dir=tmp_path, resume=True, progress=False)
+    wide = MLPDiscriminator(hidden=64, depth=2)
+    with pytest.raises(CheckpointError, match="does not fit"):
+        load_checkpoint(tmp_path, D=wide)
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root can write anywhere, so a read-only folder cannot be made")
+def test_unwritable_out_dir_fails_before_training(tmp_path):
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    ro.chmod(0o500)
+    G, D = _toy()
+    with pytest.raises(PermissionError, match="cannot write to the output folder"):
+        train(G, D, ToyBatches(ring8(), 8), steps=2, out_dir=ro / "run", progress=False)
+
+
+def test_out_dir_under_a_file_fails_before_training(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    G, D = _toy()
+    calls = []
+    with pytest.raises(PermissionError, match="cannot write to the output folder"):
+        train(G, D, ToyBatches(ring8(), 8), steps=2, out_dir=blocker / "run", progress=False,
+              callbacks=[lambda *a: calls.append(1)], callback_every=1)
+    assert not calls
+
+
+def test_config_object_and_overrides():
+    cfg = TrainConfig(loss="least_squares", steps=3)
+    G, D = _toy()
+    assert len(train(G, D, ToyBatches(ring8(), 8), cfg, progress=False)) == 3
+    assert len(train(G, D, ToyBatches(ring8(), 8), cfg, steps=2, progress=False)) == 2
