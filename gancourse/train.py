@@ -302,8 +302,8 @@ def train(G, D, data, config: TrainConfig | None = None, *, out_dir=None, resume
             _check_same_run(ckpt["config"], cfg, out / CHECKPOINT)
         elif (out / CHECKPOINT).exists() and not overwrite:
             raise FileExistsError(
-                f"{out} already holds a run ({CHECKPOINT}); pass resume=True to continue it, "
-                f"overwrite=True to replace it, or choose another folder."
+                f"{out} already holds a run ({CHECKPOINT}); continue it with resume=True (--resume), "
+                f"replace it with overwrite=True, or choose another folder."
             )
         _check_writable(out)
 

@@ -1,0 +1,41 @@
+# The course's two commands: `make lab` and `make test`. Everything else here serves them.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+SCREENSHOTS ?= build/screenshots
+
+.PHONY: lab test test-fast-notebooks unit notebooks lint clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+## make lab: create .venv if needed, install the course, open JupyterLab on notebooks/
+lab: $(STAMP)
+	$(BIN)/jupyter lab notebooks/
+
+## make test: unit tests, the browser test and every notebook (fast mode, through nbval)
+test: $(STAMP)
+	@mkdir -p $(SCREENSHOTS)
+	@echo "Browser screenshots go to $(abspath $(SCREENSHOTS))"
+	GANCOURSE_FAST=1 GANCOURSE_SCREENSHOTS=$(abspath $(SCREENSHOTS)) MPLBACKEND=Agg \
+		$(BIN)/python -m pytest -p no:cacheprovider --nbval-lax --nbval-current-env \
+		--durations=15 tests notebooks
+	@echo "Browser screenshots are in $(abspath $(SCREENSHOTS))"
+
+## make unit: the unit tests only
+unit: $(STAMP)
+	$(BIN)/python -m pytest -p no:cacheprovider tests
+
+## make notebooks: every notebook in fast mode
+notebooks: $(STAMP)
+	GANCOURSE_FAST=1 MPLBACKEND=Agg $(BIN)/python -m pytest -p no:cacheprovider --nbval-lax --nbval-current-env notebooks
+
+lint: $(STAMP)
+	$(BIN)/ruff check gancourse tests
+
+clean:
+	rm -rf $(VENV) build .pytest_cache

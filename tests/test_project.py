@@ -1,0 +1,84 @@
+"""The project's own promises: installable as documented, notebooks clean, fast mode read once."""
+
+import json
+import re
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+
+
+def _pyproject():
+    return tomllib.loads((ROOT / "pyproject.toml").read_text())
+
+
+def _name(requirement: str) -> str:
+    return re.split(r"[\s<>=!~\[;]", requirement, maxsplit=1)[0].lower().replace("_", "-")
+
+
+def test_environment_yml_installs_from_pyproject():
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    assert env["channels"] == ["conda-forge"]
+    deps = env["dependencies"]
+    pip_lists = [d["pip"] for d in deps if isinstance(d, dict) and "pip" in d]
+    assert pip_lists == [["-e .[dev]"]], "environment.yml must install the course with pip from pyproject"
+    conda = [d for d in deps if isinstance(d, str)]
+    names = {_name(d) for d in conda}
+    assert {"python", "pip"} <= names
+    # anything else conda installs must be a dependency pyproject declares too
+    declared = {_name(r) for r in _pyproject()["project"]["dependencies"]}
+    assert names - {"python", "pip"} <= declared
+    python = next(d for d in conda if _name(d) == "python")
+    version = tuple(int(p) for p in re.findall(r"\d+", python)[:2])
+    minimum = tuple(int(p) for p in re.findall(r"\d+", _pyproject()["project"]["requires-python"])[:2])
+    assert version >= minimum
+
+
+def test_pyproject_declares_the_design_dependencies():
+    declared = {_name(r) for r in _pyproject()["project"]["dependencies"]}
+    for name in ("torch", "torchvision", "matplotlib", "ipywidgets", "jupyterlab", "nbval", "pytorch-fid",
+                 "scipy", "tqdm"):
+        assert name in declared
+    assert _pyproject()["project"]["scripts"]["gancourse"] == "gancourse.cli:main"
+
+
+def test_readme_gives_the_two_commands_and_every_notebook():
+    readme = (ROOT / "README.md").read_text()
+    assert "make lab" in readme and "make test" in readme
+    for nb in NOTEBOOKS:
+        assert nb.stem in readme, f"README does not list {nb.name}"
+    makefile = (ROOT / "Makefile").read_text()
+    assert re.search(r"^lab:", makefile, re.M) and re.search(r"^test:", makefile, re.M)
+    assert "GANCOURSE_FAST=1" in makefile and "--nbval-lax" in makefile
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_notebook_is_committed_without_outputs(path):
+    nb = json.loads(path.read_text())
+    dirty = [i for i, c in enumerate(nb["cells"]) if c["cell_type"] == "code"
+             and (c.get("outputs") or c.get("execution_count") is not None)]
+    assert not dirty, f"{path.name}: code cells {dirty} store outputs; clear them before committing"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_notebook_checks_its_claims(path):
+    nb = json.loads(path.read_text())
+    source = "\n".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code")
+    assert "assert " in source, f"{path.name} has no assert"
+    assert "GANCOURSE_FAST" not in source, f"{path.name} reads GANCOURSE_FAST itself; use gancourse.config"
+
+
+def test_fast_mode_is_read_in_one_place():
+    readers = [p.relative_to(ROOT) for p in (ROOT / "gancourse").rglob("*.py")
+               if "GANCOURSE_FAST" in p.read_text() and p.name != "config.py"]
+    assert not readers, f"only gancourse/config.py may read GANCOURSE_FAST, also found in {readers}"
+
+
+def test_python_is_supported():
+    minimum = tuple(int(p) for p in re.findall(r"\d+", _pyproject()["project"]["requires-python"])[:2])
+    assert sys.version_info[:2] >= minimum
