@@ -258,3 +258,17 @@ def test_config_object_and_overrides():
     G, D = _toy()
     assert len(train(G, D, ToyBatches(ring8(), 8), cfg, progress=False)) == 3
     assert len(train(G, D, ToyBatches(ring8(), 8), cfg, steps=2, progress=False)) == 2
+
+
+def test_small_models_train_on_one_cpu_thread_and_restore_the_setting():
+    seen = []
+    G, D = _toy()
+    torch.set_num_threads(2)
+    train(G, D, ToyBatches(ring8(), 8), steps=2, device="cpu", progress=False, callback_every=1,
+          callbacks=[lambda *a: seen.append(torch.get_num_threads())])
+    assert seen == [1, 1] and torch.get_num_threads() == 2
+    train(G, D, ToyBatches(ring8(), 8), steps=1, device="cpu", cpu_threads=2, progress=False,
+          callbacks=[lambda *a: seen.append(torch.get_num_threads())])
+    assert seen[-1] == 2
+    with pytest.raises(ValueError, match="cpu_threads"):
+        train(G, D, ToyBatches(ring8(), 8), steps=1, cpu_threads=0, progress=False)
