@@ -118,6 +118,16 @@ def parallel_lines_w1(theta):
     return np.abs(np.asarray(theta, dtype=np.float64))
 
 
+def gp_critic_slope(theta, gp_weight: float = 10.0):
+    """Slope of the best *linear* critic f(x) = -s·sign(θ)·x₁ under a gradient penalty of weight λ.
+
+    Such a critic scores s|θ| and pays λ(s - 1)², since every interpolate sees gradient norm s;
+    maximising s|θ| - λ(s - 1)² gives s = 1 + |θ| / (2λ). The penalty is soft, so the slope
+    overshoots 1 a little: 1.05 at θ = 1 with λ = 10.
+    """
+    return 1.0 + np.abs(np.asarray(theta, dtype=np.float64)) / (2.0 * gp_weight)
+
+
 def sample_w1(x_real, x_fake) -> float:
     """W1 between two equal-weight point clouds, (n, d) and (m, d), by scipy's exact solver."""
     return float(wasserstein_distance_nd(_as_numpy(x_real), _as_numpy(x_fake)))

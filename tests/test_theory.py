@@ -105,6 +105,14 @@ def test_parallel_lines_closed_forms():
     assert float(theory.parallel_lines_js(0.0)) == 0.0
 
 
+def test_gp_critic_slope_maximises_the_penalised_score():
+    s = np.linspace(0.5, 1.5, 100001)
+    for theta, lam in [(1.0, 10.0), (-2.0, 10.0), (0.5, 1.0)]:
+        best = s[np.argmax(s * abs(theta) - lam * (s - 1) ** 2)]
+        np.testing.assert_allclose(theory.gp_critic_slope(theta, lam), best, atol=1e-5)
+    np.testing.assert_allclose(theory.gp_critic_slope(1.0), 1.05)
+
+
 @pytest.mark.parametrize("theta", [-1.5, 0.5, 2.0])
 def test_sample_w1_of_parallel_lines_is_close_to_abs_theta(theta):
     gen = torch.Generator().manual_seed(0)
