@@ -13,6 +13,7 @@ Explained in 01_first_gan, 02_optimal_discriminator and 03_js_vs_wasserstein.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
 from dataclasses import dataclass, field
@@ -23,7 +24,7 @@ from torch import nn
 from gancourse.data.toy import ParallelLines, ToyBatches
 from gancourse.losses import d_bce, d_wasserstein, get_loss_family, gradient_penalty
 from gancourse.models import MLPDiscriminator, MLPGenerator, sample_z
-from gancourse.train import train
+from gancourse.train import SMALL_MODEL_PARAMS, train
 
 DISCRIMINATOR_LOSSES = ("bce", "wasserstein")
 
@@ -39,6 +40,20 @@ def _sampler(source):
                 return source(sample_z(n, source.z_dim, generator=gen).to(device))
         return draw
     raise TypeError(f"expected a toy distribution (with .sample) or a generator module, got {type(source).__name__}.")
+
+
+@contextlib.contextmanager
+def _one_thread_for_small(*modules):
+    """Tiny networks train fastest on one CPU thread, as in :func:`gancourse.train.train`."""
+    before = torch.get_num_threads()
+    params = [p for m in modules for p in m.parameters()]
+    small = sum(p.numel() for p in params) < SMALL_MODEL_PARAMS and all(p.device.type == "cpu" for p in params)
+    if small:
+        torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def fit_discriminator(D, real, fake, *, loss: str = "bce", gp_weight: float = 0.0, steps: int = 500,
@@ -63,21 +78,25 @@ def fit_discriminator(D, real, fake, *, loss: str = "bce", gp_weight: float = 0.
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=steps)
     losses = []
     D.train()
-    for _ in range(steps):
-        x_real = draw_real(batch_size, gen).to(device)  # (B, d)
-        x_fake = draw_fake(batch_size, gen).to(device)  # (B, d)
-        if loss == "bce":
-            d_loss = d_bce(D(x_real), D(x_fake))
-        else:
-            d_loss = d_wasserstein(D(x_real), D(x_fake))
-        if gp_weight:
-            d_loss = d_loss + gp_weight * gradient_penalty(D, x_real, x_fake)
-        opt.zero_grad(set_to_none=True)
-        d_loss.backward()
-        opt.step()
-        schedule.step()
-        losses.append(d_loss.item())
+    with _one_thread_for_small(D):
+        for _ in range(steps):
+            losses.append(_discriminator_step(D, opt, draw_real(batch_size, gen).to(device),
+                                              draw_fake(batch_size, gen).to(device), loss, gp_weight))
+            schedule.step()
     return losses
+
+
+def _discriminator_step(D, opt, x_real, x_fake, loss: str, gp_weight: float) -> float:
+    if loss == "bce":
+        d_loss = d_bce(D(x_real), D(x_fake))  # -V(D, G) on this batch
+    else:
+        d_loss = d_wasserstein(D(x_real), D(x_fake))  # -(E f(x) - E f(G(z)))
+    if gp_weight:
+        d_loss = d_loss + gp_weight * gradient_penalty(D, x_real, x_fake)
+    opt.zero_grad(set_to_none=True)
+    d_loss.backward()
+    opt.step()
+    return d_loss.item()
 
 
 class ParallelLinesGenerator(nn.Module):

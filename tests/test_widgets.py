@@ -1,0 +1,104 @@
+import math
+
+import ipywidgets as widgets
+import numpy as np
+import pytest
+from matplotlib.figure import Figure
+
+from gancourse import theory
+from gancourse.data.toy import Gaussian, GaussianMixture
+from gancourse.widgets import (
+    CSS_CLASS,
+    FigureSliders,
+    ParallelLinesExplorer,
+    draw_optimal_discriminator,
+    optimal_discriminator_demo,
+    parallel_lines_demo,
+)
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+X = np.linspace(-16, 16, 1601)  # wide enough that every density here integrates to 1
+
+
+def _line_demo():
+    calls = []
+
+    def draw(fig, a):
+        calls.append(a)
+        ax = fig.subplots()
+        ax.plot([0, 1], [0, a])
+        ax.set_ylim(-1, 1)
+        return f"a = {a}"
+
+    slider = widgets.FloatSlider(value=0.5, min=-1, max=1, step=0.5)
+    return FigureSliders(draw, {"a": slider}, figsize=(2, 2)), calls
+
+
+def test_figure_sliders_draws_once_and_again_on_every_move():
+    demo, calls = _line_demo()
+    assert calls == [0.5] and demo.n_draws == 1
+    assert demo.image.value == demo.png and demo.png.startswith(PNG_MAGIC)
+    assert demo.caption.value == "a = 0.5"
+    first = demo.png
+    demo.sliders["a"].value = -0.5  # what dragging the slider does
+    assert calls == [0.5, -0.5] and demo.n_draws == 2
+    assert demo.png != first and demo.caption.value == "a = -0.5"
+    demo.set(a=0.5)
+    assert demo.png == first  # same values, same picture
+
+
+def test_figure_sliders_layout_puts_the_image_under_the_sliders():
+    demo, _ = _line_demo()
+    box = demo.widget
+    assert CSS_CLASS in box._dom_classes
+    assert isinstance(box.children[0], widgets.HBox) and box.children[0].children[0] is demo.sliders["a"]
+    assert box.children[-1] is demo.image
+    assert "application/vnd.jupyter.widget-view+json" in demo._repr_mimebundle_()
+
+
+def test_a_failing_redraw_shows_the_error_in_the_caption():
+    demo, _ = _line_demo()
+
+    def broken(fig, a):
+        raise RuntimeError("no picture")
+
+    demo.draw = broken
+    demo.sliders["a"].value = 1.0
+    assert "no picture" in demo.caption.value and demo.n_draws == 1
+
+
+def test_draw_optimal_discriminator_plots_d_star_and_returns_the_numbers():
+    p_data, p_g = theory.density_on_grid(Gaussian(0.0, 1.0), X), theory.density_on_grid(Gaussian(1.0, 2.0), X)
+    fig = Figure()
+    numbers = draw_optimal_discriminator(fig, X, p_data, p_g, D_trained=np.full_like(X, 0.5))
+    ax_p, ax_d = fig.axes
+    d_line = ax_d.get_lines()[0]
+    np.testing.assert_allclose(d_line.get_ydata(), p_data / (p_data + p_g))
+    assert [t.get_text() for t in ax_d.get_legend().get_texts()] == ["D*(x)", "trained D(x)"]
+    assert numbers["js"] == pytest.approx(theory.js_divergence(p_data, p_g, X))
+    assert numbers["v_star"] == pytest.approx(numbers["two_js_minus_log4"], abs=1e-6)
+
+
+def test_optimal_discriminator_demo_prints_js_live():
+    demo = optimal_discriminator_demo(GaussianMixture([[-1.5], [1.5]], 0.6), X, mean=1.0, std=1.5)
+    assert set(demo.sliders) == {"mean", "std"}
+    before, caption = demo.png, demo.caption.value
+    demo.set(mean=-3.0)
+    assert demo.png != before and demo.caption.value != caption
+    p_data = theory.density_on_grid(GaussianMixture([[-1.5], [1.5]], 0.6), X)
+    js = theory.js_divergence(p_data, theory.density_on_grid(Gaussian(-3.0, 1.5), X), X)
+    assert f"{js:.4f}" in demo.caption.value
+
+
+def test_parallel_lines_demo_trains_once_per_theta():
+    explorer = ParallelLinesExplorer(steps=30)
+    demo = parallel_lines_demo(explorer, theta=1.0)
+    slider = demo.sliders["theta"]
+    assert (slider.min, slider.max, slider.step, slider.continuous_update) == (-2.0, 2.0, 0.25, False)
+    first = demo.png
+    assert f"{math.log(2):.4f}" in demo.caption.value
+    demo.set(theta=0.0)
+    assert demo.png != first and "JS = 0.0000" in demo.caption.value
+    demo.set(theta=1.0)
+    assert demo.png == first and len(explorer._results) == 2  # θ = 1 came from the cache
+    assert explorer(1.0) is explorer(1.0 + 1e-9)
