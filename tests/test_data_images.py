@@ -122,9 +122,7 @@ def test_offline_download_ends_in_the_course_error_not_a_network_traceback(tmp_p
             raise URLError("[Errno -2] Name or service not known")
 
     monkeypatch.setattr(torchvision.datasets, "FashionMNIST", Offline)
-    with pytest.raises(
-        DataNotFoundError, match="(?s)Downloading failed: URLError.*Three ways"
-    ) as info:
+    with pytest.raises(DataNotFoundError, match="(?s)Downloading failed: URLError.*Three ways") as info:
         load_images("fashion-mnist", root=tmp_path / "dl")
     assert info.value.__cause__ is None and info.value.__suppress_context__
 
@@ -232,14 +230,26 @@ def test_loader_batches_resume_exactly(tmp_path):
     second.load_state_dict(state)
     for want in expected:
         torch.testing.assert_close(next(second), want)
-    assert not image_batches(data, 2, resident=False).__class__ is images.TensorBatches
+    assert image_batches(data, 2, resident=False).__class__ is not images.TensorBatches
 
 
-@pytest.mark.skipif(
-    not DEBIAN_FASHION.is_dir(), reason="Debian's dataset-fashion-mnist is not installed"
-)
+@pytest.mark.skipif(not DEBIAN_FASHION.is_dir(), reason="Debian's dataset-fashion-mnist is not installed")
 def test_debian_fashion_mnist_test_split(monkeypatch):
     monkeypatch.setitem(images._IDX, "fashion-mnist", ("FashionMNIST", (), (str(DEBIAN_FASHION),)))
     data = load_images("fashion-mnist", split="test", download=False)
     assert len(data) == 10_000
     assert torch.bincount(data.labels).tolist() == [1000] * 10
+
+
+def test_torchvision_dataset_over_local_files(tmp_path):
+    for split in ("train", "test"):
+        write_mnist_split(tmp_path / "fm", split=split, n=5 if split == "train" else 3, compress=True)
+    train = images.torchvision_mnist("fashion-mnist", root=tmp_path / "fm")
+    test = images.torchvision_mnist("fashion-mnist", root=tmp_path / "fm", split="test")
+    assert (len(train), len(test)) == (5, 3)
+    ours = load_images("fashion-mnist", root=tmp_path / "fm", download=False)
+    assert torch.equal(train.data, ours.images[:, 0])
+    with pytest.raises(DataNotFoundError):
+        images.torchvision_mnist("mnist", root=tmp_path / "empty")
+    with pytest.raises(ValueError, match="not 'cifar10'"):
+        images.torchvision_mnist("cifar10")

@@ -350,6 +350,35 @@ def _load_idx(name: str, root, split: str, download) -> ImageTensors:
     return ImageTensors(images[:, None], labels, name, classes)
 
 
+def torchvision_mnist(name: str = "fashion-mnist", root=None, split: str = "train", transform=None):
+    """torchvision's own ``FashionMNIST`` / ``MNIST`` dataset over the local IDX files, offline.
+
+    torchvision expects ``ROOT/FashionMNIST/raw/*-ubyte`` (unpacked); the files found by
+    :func:`load_images` are linked into that layout under the course cache. Used where code
+    should look like the usual torchvision recipe (the speed benchmark's reference loop).
+    """
+    from torchvision import datasets
+
+    name = name.lower().replace("_", "-")
+    if name not in _IDX:
+        raise ValueError(f"torchvision_mnist serves {sorted(_IDX)}, not {name!r}.")
+    tv_name = _IDX[name][0]
+    raw = COURSE_DATA_DIR / "torchvision" / tv_name / "raw"
+    for part in ("train", "test"):
+        files = _find_idx(name, root, part)
+        if files is None:
+            raise _not_found(name, _looked(name, root), None)
+        for path in files:
+            src = _readable(path, name).resolve()
+            link = raw / src.name
+            if not (link.is_symlink() and link.resolve() == src):
+                raw.mkdir(parents=True, exist_ok=True)
+                link.unlink(missing_ok=True)
+                link.symlink_to(src)
+    tv_class = getattr(datasets, tv_name)
+    return tv_class(str(raw.parent.parent), train=split == "train", transform=transform)
+
+
 # --- CIFAR-10, CelebA, scikit-learn digits, folders ------------------------------------------
 
 

@@ -1,0 +1,1 @@
+"""Measurements of the course's own code: training speed against the usual recipe."""
