@@ -17,6 +17,8 @@ from gancourse import __version__
 COMMAND_MODULES = [
     "gancourse.commands.doctor",
     "gancourse.commands.toy",
+    "gancourse.commands.images",
+    "gancourse.commands.bench_speed",
 ]
 
 

@@ -1,0 +1,140 @@
+"""``gancourse train dcgan|wgan-gp`` and ``gancourse sample``: image GANs from the command line.
+
+``train`` writes into ``--out``: ``checkpoint.pt``, ``history.json``, ``config.json`` (from the
+training loop) and a sample grid ``samples_<step>.png`` every ``--sample-every`` steps, the last
+one also as ``samples.png``. ``sample`` rebuilds the generator a checkpoint describes and saves a
+grid of its images.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+
+def save_grid(images, path: Path, nrow: int = 8) -> None:
+    """Save images in [-1, 1] as one PNG grid, atomically (temporary file, then rename)."""
+    from torchvision.utils import save_image
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".png")
+    os.close(fd)
+    try:
+        save_image(images, tmp, nrow=nrow, normalize=True, value_range=(-1, 1), pad_value=1.0)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def _check_fits(ckpt_path: Path, data) -> None:
+    """On --resume: the checkpoint's networks must take the dataset's images."""
+    from gancourse.cli import CommandError
+    from gancourse.train import load_checkpoint
+
+    hp = load_checkpoint(ckpt_path)["models"]["G"].get("hparams", {})
+    want = (hp.get("channels"), hp.get("image_size"))
+    if want != (data.channels, data.image_size):
+        raise CommandError(
+            f"the run in {ckpt_path.parent} makes {want[0]}-channel {want[1]} px images, but {data.name} has "
+            f"{data.channels}-channel {data.image_size} px images; resume with the dataset it was trained on."
+        )
+
+
+def run_train(args) -> int:
+    import time
+
+    import torch
+
+    from gancourse.cli import CommandError
+    from gancourse.data.images import load_images
+    from gancourse.imagegan import generate, train_image_gan
+    from gancourse.models import IMAGE_SIZES
+    from gancourse.train import CHECKPOINT
+
+    data = load_images(args.dataset, root=args.root, image_size=args.image_size, download=args.download)
+    if data.image_size not in IMAGE_SIZES:
+        raise CommandError(
+            f"{data.name} has {data.image_size} px images; the DCGAN networks take {IMAGE_SIZES} px. "
+            f"Pass --image-size 32 or 64."
+        )
+    out = Path(args.out)
+    if args.resume and (out / CHECKPOINT).exists():
+        _check_fits(out / CHECKPOINT, data)
+    fixed_z = torch.randn(64, args.z_dim, generator=torch.Generator().manual_seed(args.seed))
+
+    def write_samples(step, G, D, history) -> None:
+        images = generate(G, fixed_z)
+        save_grid(images, out / f"samples_{step:06d}.png")
+        save_grid(images, out / "samples.png")
+
+    start = time.perf_counter()
+    G, D, history = train_image_gan(
+        args.kind, data, steps=args.steps, batch_size=args.batch_size, width=args.width, z_dim=args.z_dim,
+        device=args.device, seed=args.seed, out_dir=out, resume=args.resume, callbacks=[write_samples],
+        callback_every=args.sample_every, checkpoint_every=args.checkpoint_every, progress=not args.quiet,
+    )  # fmt: skip
+    seconds = time.perf_counter() - start
+    done = history.step[-1] if history.step else 0
+    print(f"{args.kind} on {data.name}: step {done} of {args.steps} ({seconds:.1f} s this run)")
+    print(f"wrote {out / 'samples.png'}, {out / CHECKPOINT}, {out / 'history.json'}")
+    return 0
+
+
+def run_sample(args) -> int:
+    import torch
+
+    from gancourse.cli import CommandError
+    from gancourse.imagegan import generate
+    from gancourse.models import build
+    from gancourse.train import load_checkpoint
+
+    ckpt = load_checkpoint(args.checkpoint)
+    description = ckpt.get("models", {}).get("G", {})
+    if description.get("class") != "DCGANGenerator":
+        raise CommandError(
+            f"{args.checkpoint} holds a {description.get('class', 'unknown')} generator, not an image "
+            f"generator; sample grids come from runs of 'gancourse train dcgan' or 'train wgan-gp'."
+        )
+    G = build(description)
+    load_checkpoint(args.checkpoint, G=G)
+    if args.n < 1:
+        raise CommandError(f"--n must be at least 1, got {args.n}.")
+    z = torch.randn(args.n, G.z_dim, generator=torch.Generator().manual_seed(args.seed))
+    save_grid(generate(G, z), Path(args.out), nrow=args.nrow)
+    print(f"wrote {args.n} samples from step {ckpt['step']} to {args.out}")
+    return 0
+
+
+def register(groups) -> None:
+    from gancourse.data.images import DATASET_NAMES
+
+    for kind, what in (("dcgan", "DCGAN (Radford et al.)"), ("wgan-gp", "WGAN-GP: critic without batch norm")):
+        p = groups["train"].add_parser(kind, help=f"{what} on an image dataset")
+        p.add_argument("--dataset", default="fashion-mnist", help=f"one of {', '.join(DATASET_NAMES)}")
+        p.add_argument("--root", default=None, help="folder to look in first for the dataset's files")
+        p.add_argument("--download", action="store_true", default=None,
+                       help="download the dataset if no local copy is found (needs internet)")  # fmt: skip
+        p.add_argument("--image-size", type=int, default=None, help="resize to 28, 32 or 64 px")
+        p.add_argument("--steps", type=int, default=3000, help="generator steps (default 3000)")
+        p.add_argument("--batch-size", type=int, default=128)
+        p.add_argument("--width", type=int, default=64, help="channels of G's last hidden layer (default 64)")
+        p.add_argument("--z-dim", type=int, default=100)
+        p.add_argument("--out", required=True, help="output folder (created; an existing run needs --resume)")
+        p.add_argument("--resume", action="store_true", help="continue the run in --out exactly where it stopped")
+        p.add_argument("--device", default=None, help="cpu, cuda, mps (default: the best available)")
+        p.add_argument("--seed", type=int, default=0)
+        p.add_argument("--sample-every", type=int, default=500, help="steps between sample grids")
+        p.add_argument("--checkpoint-every", type=int, default=500)
+        p.add_argument("--quiet", action="store_true", help="no progress bar")
+        p.set_defaults(func=run_train, kind=kind)
+
+    p = groups["top"].add_parser("sample", help="a grid of images from a trained image GAN's checkpoint")
+    p.add_argument("checkpoint", help="checkpoint.pt (or the run folder holding it)")
+    p.add_argument("--n", type=int, default=64, help="number of images (default 64)")
+    p.add_argument("--out", default="grid.png", help="PNG file to write (default grid.png)")
+    p.add_argument("--nrow", type=int, default=8, help="images per row")
+    p.add_argument("--seed", type=int, default=0, help="seed of the noise z")
+    p.set_defaults(func=run_sample)

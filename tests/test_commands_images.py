@@ -1,0 +1,87 @@
+"""``gancourse train dcgan|wgan-gp``, ``gancourse sample`` and ``gancourse bench speed`` on tiny files."""
+
+import json
+
+import pytest
+from PIL import Image
+from test_data_images import write_mnist_split, write_pictures
+
+from gancourse.cli import main
+from gancourse.data import images
+from gancourse.train import History
+
+
+@pytest.fixture
+def fm_root(tmp_path, monkeypatch):
+    monkeypatch.setattr(images, "COURSE_DATA_DIR", tmp_path / "cache")
+    monkeypatch.delenv(images.DATA_ENV, raising=False)
+    for split in ("train", "test"):
+        write_mnist_split(tmp_path / "fm", split=split, n=32)
+    return tmp_path / "fm"
+
+
+def tiny_train(kind, root, out, steps, *extra):
+    return main(["train", kind, "--root", str(root), "--out", str(out), "--steps", str(steps), "--batch-size", "8",
+                 "--width", "8", "--sample-every", "2", "--checkpoint-every", "2", "--device", "cpu", "--quiet",
+                 *extra])  # fmt: skip
+
+
+@pytest.mark.parametrize("kind", ["dcgan", "wgan-gp"])
+def test_train_writes_checkpoints_samples_and_resumes(kind, fm_root, tmp_path, capsys):
+    out = tmp_path / "run"
+    assert tiny_train(kind, fm_root, out, 4) == 0
+    for name in ("checkpoint.pt", "history.json", "config.json", "samples.png", "samples_000002.png"):
+        assert (out / name).is_file(), name
+    assert len(History.load(out / "history.json")) == 4
+    assert tiny_train(kind, fm_root, out, 6, "--resume") == 0
+    assert len(History.load(out / "history.json")) == 6
+    assert (out / "samples_000006.png").is_file()
+    assert tiny_train(kind, fm_root, out, 8) == 2  # an existing run is not overwritten
+    assert "already holds a run" in capsys.readouterr().err
+
+
+def test_resume_with_data_that_does_not_fit_is_a_clear_error(fm_root, tmp_path, capsys):
+    out = tmp_path / "run"
+    assert tiny_train("dcgan", fm_root, out, 2) == 0
+    assert tiny_train("dcgan", fm_root, out, 4, "--resume", "--image-size", "32") == 2
+    err = capsys.readouterr().err
+    assert "makes 1-channel 28 px images" in err and "32 px" in err
+
+
+def test_unsupported_image_size_is_a_clear_error(tmp_path, capsys):
+    write_pictures(tmp_path / "pics", n=3)
+    args = ["--dataset", f"folder:{tmp_path / 'pics'}", "--image-size", "40"]
+    assert tiny_train("dcgan", tmp_path, tmp_path / "run", 2, *args) == 2
+    assert "take (28, 32, 64) px" in capsys.readouterr().err
+
+
+def test_sample_writes_a_grid_of_n_images(fm_root, tmp_path, capsys):
+    out = tmp_path / "run"
+    assert tiny_train("dcgan", fm_root, out, 2) == 0
+    grid = tmp_path / "grid.png"
+    assert main(["sample", str(out / "checkpoint.pt"), "--n", "16", "--out", str(grid), "--nrow", "4"]) == 0
+    with Image.open(grid) as picture:
+        assert picture.size == (4 * 28 + 5 * 2, 4 * 28 + 5 * 2)  # 4 x 4 images, 2 px padding
+    assert "16 samples from step 2" in capsys.readouterr().out
+
+
+def test_sample_refuses_foreign_and_toy_checkpoints(tmp_path, capsys):
+    foreign = tmp_path / "foreign.pt"
+    foreign.write_bytes(b"not a checkpoint at all")
+    assert main(["sample", str(foreign), "--out", str(tmp_path / "g.png")]) == 2
+    assert "could not be read" in capsys.readouterr().err
+    toy = tmp_path / "toy"
+    assert main(["train", "toy", "--dataset", "ring8", "--steps", "2", "--out", str(toy), "--quiet",
+                 "--hidden", "8", "--depth", "1"]) == 0  # fmt: skip
+    capsys.readouterr()
+    assert main(["sample", str(toy), "--out", str(tmp_path / "g.png")]) == 2
+    assert "not an image generator" in capsys.readouterr().err
+
+
+def test_bench_speed_prints_json(fm_root, capsys):
+    args = ["bench", "speed", "--device", "cpu", "--json", "--root", str(fm_root), "--width", "8",
+            "--batch-size", "8", "--steps", "1", "--warmup", "1", "--repeats", "1", "--workers", "0"]  # fmt: skip
+    assert main(args) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["device"] == "cpu" and result["batch_size"] == 8 and result["ratio"] > 0
+    assert len(result["reference"]) == len(result["ours"]) == 1
