@@ -17,9 +17,7 @@ from __future__ import annotations
 import contextlib
 import json
 import math
-import os
 import signal
-import tempfile
 import threading
 import time
 from dataclasses import asdict, dataclass, field, fields, replace
@@ -28,14 +26,22 @@ from pathlib import Path
 import torch
 
 from gancourse import __version__
+from gancourse.checkpoint import (
+    CHECKPOINT,
+    CONFIG,
+    FORMAT,
+    HISTORY,
+    CheckpointError,
+    atomic_write,
+    check_writable,
+    load_checkpoint,
+    rng_state,
+    set_rng_state,
+)
 from gancourse.config import resolve_device
 from gancourse.losses import clip_weights_, get_loss_family, gradient_penalty
 from gancourse.models import describe
 
-CHECKPOINT = "checkpoint.pt"
-HISTORY = "history.json"
-CONFIG = "config.json"
-_FORMAT = "gancourse-checkpoint"
 OPTIMIZERS = ("adam", "rmsprop", "sgd")
 # Settings that may change when a run is resumed; every other one must match the checkpoint.
 _RESUMABLE_CHANGES = {"steps", "checkpoint_every", "log_every", "device", "bf16", "channels_last", "cpu_threads"}
@@ -115,7 +121,7 @@ class History:
         return cls(**{f.name: d[f.name] for f in fields(cls) if f.name in d})
 
     def save(self, path) -> None:
-        _atomic_write(Path(path), json.dumps(self.to_dict()).encode())
+        atomic_write(Path(path), json.dumps(self.to_dict()).encode())
 
     @classmethod
     def load(cls, path) -> History:
@@ -126,92 +132,12 @@ class NonFiniteLossError(FloatingPointError):
     """A loss became NaN or infinite; the message names the step and what to try."""
 
 
-class CheckpointError(RuntimeError):
-    """A checkpoint is missing, unreadable, not ours, or does not fit the networks."""
-
-
-def _atomic_write(path: Path, payload: bytes | None = None, obj=None) -> None:
-    """Write to a temporary file beside ``path``, then rename: a crash never leaves half a file."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            if payload is not None:
-                f.write(payload)
-            else:
-                torch.save(obj, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-
-
-def _check_writable(out_dir: Path) -> None:
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        fd, probe = tempfile.mkstemp(dir=out_dir, prefix=".write-test-")
-        os.close(fd)
-        os.unlink(probe)
-    except OSError as e:
-        raise PermissionError(
-            f"cannot write to the output folder {out_dir}: {e.strerror or e}. "
-            f"Choose a folder you can write to."
-        ) from e
-
-
-def load_checkpoint(path, G=None, D=None) -> dict:
-    """Read a checkpoint written by :func:`train`; optionally load its weights into ``G`` and ``D``.
-
-    Every failure is a :class:`CheckpointError` that names the file and why; the file is never changed.
-    """
-    path = Path(path)
-    if path.is_dir():
-        path = path / CHECKPOINT
-    if not path.exists():
-        raise CheckpointError(f"no checkpoint at {path}: the file does not exist. Train first, or check the path.")
-    try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:  # truncated, not a torch file, or written by something else
-        raise CheckpointError(
-            f"the checkpoint {path} could not be read ({type(e).__name__}: {str(e)[:200]}); "
-            f"it may be truncated or not a checkpoint. The file was left as it is."
-        ) from e
-    if not isinstance(ckpt, dict) or ckpt.get("format") != _FORMAT:
-        raise CheckpointError(f"{path} is not a gancourse checkpoint (no '{_FORMAT}' marker).")
-    for name, model in (("G", G), ("D", D)):
-        if model is None:
-            continue
-        try:
-            model.load_state_dict(ckpt[name])
-        except RuntimeError as e:
-            raise CheckpointError(
-                f"the {name} in {path} does not fit the network given ({ckpt['models'][name]['class']} "
-                f"with {ckpt['models'][name].get('hparams')}): {str(e).splitlines()[0]}"
-            ) from e
-    return ckpt
-
-
 def _make_optimizer(params, lr: float, cfg: TrainConfig) -> torch.optim.Optimizer:
     if cfg.optimizer == "adam":
         return torch.optim.Adam(params, lr=lr, betas=tuple(cfg.betas))
     if cfg.optimizer == "rmsprop":
         return torch.optim.RMSprop(params, lr=lr)
     return torch.optim.SGD(params, lr=lr, momentum=cfg.momentum)
-
-
-def _rng_state() -> dict:
-    state = {"torch": torch.get_rng_state()}
-    if torch.cuda.is_available() and torch.cuda.is_initialized():
-        state["cuda"] = torch.cuda.get_rng_state_all()
-    return state
-
-
-def _set_rng_state(state: dict) -> None:
-    torch.set_rng_state(state["torch"])
-    if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
 
 
 class _Batches:
@@ -311,7 +237,7 @@ def train(G, D, data, config: TrainConfig | None = None, *, out_dir=None, resume
                 f"{out} already holds a run ({CHECKPOINT}); continue it with resume=True (--resume), "
                 f"replace it with overwrite=True, or choose another folder."
             )
-        _check_writable(out)
+        check_writable(out)
 
     device = resolve_device(cfg.device)
     use_bf16 = cfg.bf16 and device.type == "cuda"
@@ -333,7 +259,7 @@ def train(G, D, data, config: TrainConfig | None = None, *, out_dir=None, resume
         load_checkpoint(out / CHECKPOINT, G, D)
         opt_g.load_state_dict(ckpt["opt_g"])
         opt_d.load_state_dict(ckpt["opt_d"])
-        _set_rng_state(ckpt["rng"])
+        set_rng_state(ckpt["rng"])
         batches.load_state_dict(ckpt["data"])
         history = History.from_dict(ckpt["history"])
         history.interrupted = False
@@ -343,14 +269,14 @@ def train(G, D, data, config: TrainConfig | None = None, *, out_dir=None, resume
         history = History()
         start = 0
     if out is not None:
-        _atomic_write(out / CONFIG, json.dumps(asdict(cfg), indent=2).encode())
+        atomic_write(out / CONFIG, json.dumps(asdict(cfg), indent=2).encode())
 
     def save(step: int) -> None:
-        _atomic_write(out / CHECKPOINT, obj={
-            "format": _FORMAT, "version": __version__, "step": step,
+        atomic_write(out / CHECKPOINT, obj={
+            "format": FORMAT, "version": __version__, "step": step,
             "G": G.state_dict(), "D": D.state_dict(),
             "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(),
-            "rng": _rng_state(), "data": batches.state_dict(),
+            "rng": rng_state(), "data": batches.state_dict(),
             "config": asdict(cfg), "history": history.to_dict(),
             "models": {"G": describe(G), "D": describe(D)},
         })
