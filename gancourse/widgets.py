@@ -84,8 +84,11 @@ class FigureSliders:
 # --- 02: the optimal discriminator of two 1-D densities ---------------------------------------
 
 
-def draw_optimal_discriminator(fig: Figure, x, p_data, p_g, D_trained=None, labels=("p_data", "p_g")) -> dict:
+def draw_optimal_discriminator(fig: Figure, x, p_data, p_g, D_trained=None, labels=("p_data", "p_g"),
+                               region=None) -> dict:
     """Left: the two densities. Right: D*(x) = p_data / (p_data + p_g), and a trained D if given.
+
+    ``region`` (lo, hi) is shaded on the right: the interval where D is compared with D*.
 
     Returns the numbers the picture shows: JS, V(D*, G) and 2 JS - log 4.
     """
@@ -101,6 +104,8 @@ def draw_optimal_discriminator(fig: Figure, x, p_data, p_g, D_trained=None, labe
     if D_trained is not None:
         ax_d.plot(x, D_trained, color="tab:red", lw=1.5, ls="--", label="trained D(x)")
     ax_d.axhline(0.5, color="grey", lw=0.8, ls=":")
+    if region is not None:
+        ax_d.axvspan(*region, color="grey", alpha=0.12, lw=0, label="compared here")
     ax_d.set_ylim(-0.03, 1.03)
     ax_d.set_xlabel("x")
     ax_d.set_title("optimal discriminator")
@@ -145,27 +150,39 @@ def _surface(net, bounds, resolution: int = 100):
 
 
 def _draw_lines(ax, theta: float) -> None:
-    halo = [patheffects.withStroke(linewidth=6, foreground="white")]  # visible on any background
-    ax.plot([0, 0], [0, 1], color="tab:blue", lw=3, path_effects=halo, label="real: x₁ = 0")
-    ax.plot([theta, theta], [0, 1], color="tab:orange", lw=3, path_effects=halo, label=f"fake: x₁ = θ = {theta:g}")
+    halo = [patheffects.withStroke(linewidth=7, foreground="white")]  # visible on any background
+    ax.plot([0, 0], [0, 1], color="tab:blue", lw=4, path_effects=halo, label="real: x₁ = 0")
+    ax.plot([theta, theta], [0, 1], color="tab:orange", lw=4, path_effects=halo, label=f"fake: x₁ = θ = {theta:g}")
+
+
+def draw_distance_curves(ax, theta=None, theta_max: float = 2.0, samples=None) -> None:
+    """JS(θ) and W1(θ) for the parallel lines; JS jumps at 0, which the open circle marks.
+
+    ``samples`` is an optional pair (thetas, W1 estimates) drawn as dots on the W1 curve.
+    """
+    thetas = np.linspace(-theta_max, theta_max, 401)
+    ax.plot(thetas, theory.parallel_lines_w1(thetas), color="tab:green", label="W1 = |θ|")
+    if samples is not None:
+        ax.plot(*samples, "o", color="tab:green", mfc="none", label="W1 from samples")
+    for side, label in ((thetas < 0, "JS"), (thetas > 0, None)):
+        ax.plot(thetas[side], theory.parallel_lines_js(thetas[side]), color="tab:purple", label=label)
+    ax.plot([0], [theory.LOG2], "o", color="tab:purple", mfc="white", zorder=3)  # JS(0) is not log 2 ...
+    ax.plot([0], [0], "o", color="tab:purple", zorder=3)  # ... but 0
+    if theta is not None:
+        ax.axvline(theta, color="k", ls="--", lw=1)
+    ax.set_xlabel("θ")
+    ax.legend(loc="upper center")
 
 
 def draw_parallel_lines(fig: Figure, result: LinesResult, theta_max: float = 2.0) -> None:
     """JS and W1 against θ; the BCE discriminator's surface; the GP critic's surface."""
     ax_c, ax_d, ax_f = fig.subplots(1, 3)
-    thetas = np.linspace(-theta_max, theta_max, 401)
-    ax_c.plot(thetas, theory.parallel_lines_w1(thetas), color="tab:green", label="W1 = |θ|")
-    ax_c.plot(thetas[thetas < 0], theory.parallel_lines_js(thetas[thetas < 0]), color="tab:purple", label="JS")
-    ax_c.plot(thetas[thetas > 0], theory.parallel_lines_js(thetas[thetas > 0]), color="tab:purple")
-    ax_c.plot([0], [0], "o", color="tab:purple", ms=4)
-    ax_c.axvline(result.theta, color="k", ls="--", lw=1)
-    ax_c.set_xlabel("θ")
+    draw_distance_curves(ax_c, result.theta, theta_max)
     ax_c.set_title("distance between the lines")
-    ax_c.legend(loc="upper center")
 
     bounds = ((-theta_max - 0.4, theta_max + 0.4), (-0.4, 1.4))
     xx, yy, logits = _surface(result.D, bounds)
-    im = ax_d.pcolormesh(xx, yy, 1 / (1 + np.exp(-logits)), vmin=0, vmax=1, cmap="RdBu", shading="auto")
+    im = ax_d.pcolormesh(xx, yy, 1 / (1 + np.exp(-logits)), vmin=0, vmax=1, cmap="viridis", shading="auto")
     fig.colorbar(im, ax=ax_d, shrink=0.8)
     _draw_lines(ax_d, result.theta)
     ax_d.set_title(f"BCE D(x): dV/dθ = {result.grad_minimax:.1e}")
@@ -173,7 +190,7 @@ def draw_parallel_lines(fig: Figure, result: LinesResult, theta_max: float = 2.0
     xx, yy, f = _surface(result.critic, bounds)
     with torch.no_grad():
         f = f - result.critic(torch.tensor([[0.0, 0.5]])).item()  # f = 0 on the real line
-    im = ax_f.pcolormesh(xx, yy, f, cmap="PuOr", shading="auto", vmin=-theta_max - 0.5, vmax=theta_max + 0.5)
+    im = ax_f.pcolormesh(xx, yy, f, cmap="PiYG", shading="auto", vmin=-theta_max - 0.5, vmax=theta_max + 0.5)
     ax_f.contour(xx, yy, f, levels=np.arange(-4, 4.01, 0.5), colors="k", linewidths=0.5)
     fig.colorbar(im, ax=ax_f, shrink=0.8)
     _draw_lines(ax_f, result.theta)
