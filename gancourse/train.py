@@ -61,6 +61,7 @@ class TrainConfig:
     betas: tuple[float, float] = (0.5, 0.999)  # β1 = 0.5 steadies GAN training (DCGAN paper)
     momentum: float = 0.0  # for sgd only
     gp_weight: float = 0.0  # λ of the gradient penalty; 10 in WGAN-GP
+    r1_weight: float = 0.0  # γ of R1, (γ/2)·E‖∇D(x_real)‖² (Mescheder et al. 2018): steadies D on the data
     clip_value: float | None = None  # WGAN weight clipping c; 0.01 in the WGAN paper
     pack: int = 1  # PacGAN: D judges `pack` samples at once, concatenated along dim 1
     seed: int = 0  # seeds the noise and the penalty's interpolation
@@ -84,6 +85,8 @@ class TrainConfig:
             raise ValueError(f"checkpoint_every must be 0 (only at the end) or positive, got {self.checkpoint_every}.")
         if self.gp_weight < 0:
             raise ValueError(f"gp_weight must be >= 0 (10 is the WGAN-GP value), got {self.gp_weight}.")
+        if self.r1_weight < 0:
+            raise ValueError(f"r1_weight must be >= 0, got {self.r1_weight}.")
         if self.clip_value is not None and self.clip_value <= 0:
             raise ValueError(f"clip_value must be positive (0.01 in the WGAN paper) or None, got {self.clip_value}.")
         if self.lr_g <= 0 or self.lr_d <= 0:
@@ -362,6 +365,13 @@ def train(G, D, data, config: TrainConfig | None = None, *, out_dir=None, resume
                             gp = gradient_penalty(D, _pack(x_real, cfg.pack), fake_d, y)
                         d_loss = d_loss + cfg.gp_weight * gp
                         logged["gp"] = gp.detach()
+                    if cfg.r1_weight:
+                        x_r = _pack(x_real, cfg.pack)
+                        with autocast():
+                            # α·x + (1-α)·x = x: the penalty with target 0 is E‖∇D(x_real)‖², i.e. R1
+                            r1 = gradient_penalty(D, x_r, x_r, y, target=0.0)
+                        d_loss = d_loss + 0.5 * cfg.r1_weight * r1
+                        logged["r1"] = r1.detach()
                     opt_d.zero_grad(set_to_none=True)
                     d_loss.backward()
                     opt_d.step()
