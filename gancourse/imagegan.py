@@ -98,6 +98,19 @@ def judge(D, x: torch.Tensor, batch_size: int = 128, probability: bool = True) -
     return torch.sigmoid(scores) if probability else scores
 
 
+def critic_gradient_norms(D, x_real: torch.Tensor, x_fake: torch.Tensor, seed: int = 0) -> torch.Tensor:
+    """|grad_x D(x_hat)| at random points x_hat between real and fake images, per image: (B,).
+
+    The quantity the gradient penalty pushes towards 1; a 1-Lipschitz critic has every norm <= 1.
+    """
+    device = next(D.parameters()).device
+    g = torch.Generator().manual_seed(seed)
+    alpha = torch.rand(len(x_real), *([1] * (x_real.dim() - 1)), generator=g)
+    x_hat = (alpha * x_real + (1 - alpha) * x_fake).to(device).requires_grad_(True)
+    (grad,) = torch.autograd.grad(D(x_hat).sum(), x_hat)
+    return grad.flatten(1).norm(dim=1).detach().cpu()
+
+
 @dataclass
 class SampleGrids:
     """A training callback that keeps ``G(z)`` for the same fixed ``z`` at every call.
@@ -141,6 +154,22 @@ def nearest_distance(x: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
     return d.min(1).values / x[0].numel() ** 0.5
 
 
+_PCA_CACHE: dict = {}
+
+
+def _pixel_pca(reference: torch.Tensor, k: int):
+    """(centre, basis (pixels, k)) of ``reference``'s top-k principal components, cached per tensor."""
+    ref = reference.flatten(1).double()
+    key = (reference.data_ptr(), tuple(reference.shape), k, float(ref.sum()))
+    if key not in _PCA_CACHE:
+        centre = ref.mean(0)
+        _, vectors = torch.linalg.eigh((ref - centre).T @ (ref - centre))  # ascending eigenvalues
+        if len(_PCA_CACHE) >= 4:
+            _PCA_CACHE.pop(next(iter(_PCA_CACHE)))
+        _PCA_CACHE[key] = (centre, vectors[:, -k:])
+    return _PCA_CACHE[key]
+
+
 def pca_frechet_distance(x: torch.Tensor, reference: torch.Tensor, k: int = 32) -> float:
     """Fréchet distance between Gaussians fitted to ``x`` and ``reference`` in ``reference``'s top-k
     principal components of pixel space.
@@ -151,12 +180,9 @@ def pca_frechet_distance(x: torch.Tensor, reference: torch.Tensor, k: int = 32) 
     import numpy as np
     from scipy import linalg
 
-    ref = reference.flatten(1).double()
-    centre = ref.mean(0)
-    _, _, v = torch.linalg.svd(ref - centre, full_matrices=False)
-    basis = v[:k].T  # (pixels, k)
+    centre, basis = _pixel_pca(reference, k)
     a = ((x.flatten(1).double() - centre) @ basis).numpy()
-    b = ((ref - centre) @ basis).numpy()
+    b = ((reference.flatten(1).double() - centre) @ basis).numpy()
     mu_a, mu_b = a.mean(0), b.mean(0)
     cov_a, cov_b = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
     root = linalg.sqrtm(cov_a @ cov_b)

@@ -8,6 +8,7 @@ from gancourse.imagegan import (
     RECIPES,
     SampleGrids,
     build_gan,
+    critic_gradient_norms,
     generate,
     judge,
     mean_image_correlation,
@@ -107,3 +108,16 @@ def test_pca_frechet_distance_of_a_shift_is_its_squared_length():
     shift[0, 0, 3, 3] = 2.0  # along the direction of largest variance, inside the top-k components
     assert pca_frechet_distance(x + shift, x, k=8) == pytest.approx(4.0, rel=1e-3)
     assert math.isfinite(pca_frechet_distance(x[:100] * 0.5, x, k=8))
+
+
+def test_critic_gradient_norms_of_a_linear_critic():
+    class Linear(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.w = torch.nn.Parameter(torch.full((1, 2, 2), 0.5))  # |w| = 1 * sqrt(8) / 2
+
+        def forward(self, x):
+            return (x * self.w).flatten(1).sum(1)
+
+    norms = critic_gradient_norms(Linear(), torch.rand(5, 2, 2, 2), torch.rand(5, 2, 2, 2))
+    torch.testing.assert_close(norms, torch.full((5,), 8**0.5 / 2))
