@@ -1,0 +1,222 @@
+"""The θ slider of 03_js_vs_wasserstein, tested where a person sees it: JupyterLab in Chromium.
+
+Starts JupyterLab (from the Python running the tests) on a free localhost port with no token and
+throw-away config, settings and runtime folders, opens a copy of the notebook in headless Chromium
+through Playwright, runs all cells in fast mode, checks that no cell failed, moves the θ slider with
+the keyboard and checks that the figure under it is redrawn. Screenshots are kept in
+$GANCOURSE_SCREENSHOTS, or build/screenshots in the repository.
+
+Playwright drives the system's Chromium (Debian: ``apt-get install chromium``); it never downloads
+a browser.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOK = "03_js_vs_wasserstein.ipynb"
+CHROMIUM = Path(os.environ.get("GANCOURSE_CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM_FLAGS = [
+    "--no-sandbox",  # we may run as root, where Chromium's sandbox refuses to start
+    "--disable-gpu",
+    "--disable-background-networking",  # the network may be closed: make no calls of our own
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+LAB_START_TIMEOUT_S = 180
+RUN_ALL_TIMEOUT_S = 600  # fast mode takes well under a minute on a quiet machine; CI machines are not quiet
+REDRAW_TIMEOUT_S = 180
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+def screenshot_dir() -> Path:
+    folder = Path(os.environ.get("GANCOURSE_SCREENSHOTS") or ROOT / "build" / "screenshots")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_for_lab(url: str, process: subprocess.Popen, log: Path) -> None:
+    deadline = time.monotonic() + LAB_START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"JupyterLab exited with status {process.returncode}:\n{log.read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(f"{url}/api/status", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.5)
+    raise TimeoutError(f"JupyterLab did not answer within {LAB_START_TIMEOUT_S} s:\n{log.read_text()[-3000:]}")
+
+
+@pytest.fixture
+def jupyter_lab(tmp_path):
+    """A JupyterLab server on a copy of the notebook; yields (base URL, notebook folder)."""
+    work, state = tmp_path / "notebooks", tmp_path / "jupyter"
+    work.mkdir()
+    shutil.copy(ROOT / "notebooks" / NOTEBOOK, work / NOTEBOOK)
+    settings = state / "settings" / "@jupyterlab" / "apputils-extension"
+    settings.mkdir(parents=True)
+    # no "would you like news?" pop-up, no update check: the network may be closed
+    (settings / "notification.jupyterlab-settings").write_text(
+        json.dumps({"fetchNews": "false", "checkForUpdates": False}))
+    env = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"}  # the kernel uses the inline backend
+    env.update(
+        GANCOURSE_FAST="1",
+        JUPYTER_CONFIG_DIR=str(state / "config"),
+        JUPYTER_RUNTIME_DIR=str(state / "runtime"),
+        JUPYTERLAB_SETTINGS_DIR=str(state / "settings"),
+        JUPYTERLAB_WORKSPACES_DIR=str(state / "workspaces"),
+        IPYTHONDIR=str(state / "ipython"),
+    )
+    port = _free_port()
+    log = tmp_path / "jupyterlab.log"
+    command = [
+        sys.executable, "-m", "jupyter", "lab", "--no-browser", f"--port={port}", "--ip=127.0.0.1",
+        "--allow-root", f"--ServerApp.root_dir={work}", "--IdentityProvider.token=", "--ServerApp.password=",
+        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+    ]
+    with open(log, "wb") as out:
+        process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=work)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_for_lab(url, process, log)
+        yield url, work
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _kernel_idle(url: str) -> bool:
+    """True once the notebook's kernel is started and idle, as the server reports it."""
+    try:
+        with urllib.request.urlopen(f"{url}/api/sessions", timeout=2) as response:
+            sessions = json.load(response)
+    except OSError:
+        return False
+    return any(s.get("path", "").endswith(NOTEBOOK) and (s.get("kernel") or {}).get("execution_state") == "idle"
+               for s in sessions)
+
+
+def _accept_dialog(page) -> None:
+    """Accept a dialog if one is open (e.g. JupyterLab asking which kernel to start)."""
+    accept = page.locator(".jp-Dialog .jp-mod-accept")
+    if accept.count():
+        accept.first.click()
+
+
+def _prompts_done(page) -> bool:
+    """True when every code cell shows an execution number (none waiting '[*]' or never run '[ ]')."""
+    # textContent, not innerText: JupyterLab skips painting cells out of view, and innerText is empty there
+    prompts = page.locator(".jp-CodeCell .jp-InputPrompt").all_text_contents()
+    return bool(prompts) and all(p.strip() not in ("[*]:", "[ ]:", "") for p in prompts)
+
+
+def _wait(condition, timeout_s: float, what: str, page=None, shots: Path | None = None) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.5)
+    if page is not None and shots is not None:
+        page.screenshot(path=str(shots / "03_timeout.png"), full_page=True)
+    raise TimeoutError(f"timed out after {timeout_s} s waiting for {what}")
+
+
+def test_theta_slider_redraws_the_figure(jupyter_lab, tmp_path):
+    if not CHROMIUM.exists():
+        pytest.skip(f"no Chromium at {CHROMIUM}: install it with `apt-get install chromium` "
+                    f"(or set GANCOURSE_CHROMIUM to its path)")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright (no browser download needed)")
+    url, work = jupyter_lab
+    shots = screenshot_dir()
+    for old in shots.glob("03_*.png"):  # a stale picture from an earlier run would mislead
+        old.unlink()
+    print(f"\nscreenshots: {shots}")
+    started = time.monotonic()
+
+    with sync_api.sync_playwright() as p:
+        context = p.chromium.launch_persistent_context(
+            str(tmp_path / "chromium-profile"), executable_path=str(CHROMIUM), headless=True,
+            args=CHROMIUM_FLAGS, viewport={"width": 1400, "height": 1000},
+        )
+        try:
+            page = context.new_page()
+            page.goto(f"{url}/lab/tree/{NOTEBOOK}")
+            page.locator(".jp-NotebookPanel .jp-Cell").first.wait_for(timeout=LAB_START_TIMEOUT_S * 1000)
+            _wait(lambda: _accept_dialog(page) or _kernel_idle(url), LAB_START_TIMEOUT_S, "the kernel to start",
+                  page, shots)
+            page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").wait_for(timeout=60_000)
+
+            page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
+            page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
+            _wait(lambda: _accept_dialog(page) or _prompts_done(page), RUN_ALL_TIMEOUT_S, "all cells to run",
+                  page, shots)
+            page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").wait_for(timeout=60_000)
+            ran_s = time.monotonic() - started
+
+            demo = page.locator(".gancourse-figure-sliders")
+            image = demo.locator("img")
+            image.wait_for(timeout=60_000)
+            demo.scroll_into_view_if_needed()
+            page.screenshot(path=str(shots / "03_after_run_all.png"), full_page=False)
+
+            # no cell failed: read the saved notebook, where an error is an output of type "error"
+            page.keyboard.press("Control+s")
+            _wait(lambda: any(o.get("output_type") for c in _cells(work) for o in c.get("outputs", [])),
+                  60, "the notebook to be saved with its outputs")
+            errors = [o for c in _cells(work) for o in c.get("outputs", []) if o.get("output_type") == "error"]
+            assert not errors, f"cells failed: {[(e['ename'], e['evalue']) for e in errors]}"
+            assert page.locator(".jp-OutputArea-output", has_text="Traceback").count() == 0
+
+            caption = demo.locator(".widget-html")
+            before_src, before_png = image.get_attribute("src"), image.screenshot()
+            before_caption = caption.inner_text()
+            assert "θ = 1" in before_caption, before_caption
+            (shots / "03_slider_before.png").write_bytes(demo.screenshot())
+
+            # move θ one step to the right with the keyboard, as a person can
+            handle = demo.locator(".noUi-handle").first
+            handle.click()
+            page.keyboard.press("ArrowRight")
+            _wait(lambda: caption.inner_text() != before_caption and image.get_attribute("src") != before_src,
+                  REDRAW_TIMEOUT_S, "the figure to be redrawn after moving the slider", page, shots)
+            time.sleep(1.0)  # let the new image finish painting
+            after_png = image.screenshot()
+            (shots / "03_slider_after.png").write_bytes(demo.screenshot())
+            print(f"run all: {ran_s:.0f} s; caption after the move: {caption.inner_text()!r}")
+            assert "θ = 1.25" in caption.inner_text()
+            assert after_png != before_png
+        finally:
+            context.close()
+
+
+def _cells(folder: Path) -> list[dict]:
+    try:
+        return json.loads((folder / NOTEBOOK).read_text())["cells"]
+    except (OSError, json.JSONDecodeError):  # being written
+        return []
