@@ -70,6 +70,15 @@ def _wait_for_lab(url: str, process: subprocess.Popen, log: Path) -> None:
 
 
 @pytest.fixture
+def sync_api():
+    """Playwright's sync API, or a skip saying what to install (checked before JupyterLab starts)."""
+    if not CHROMIUM.exists():
+        pytest.skip(f"no Chromium at {CHROMIUM}: install it with `apt-get install chromium` "
+                    f"(or set GANCOURSE_CHROMIUM to its path)")
+    return pytest.importorskip("playwright.sync_api", reason="pip install playwright (no browser download needed)")
+
+
+@pytest.fixture
 def jupyter_lab(tmp_path):
     """A JupyterLab server on a copy of the notebook; yields (base URL, notebook folder)."""
     work, state = tmp_path / "notebooks", tmp_path / "jupyter"
@@ -147,11 +156,7 @@ def _wait(condition, timeout_s: float, what: str, page=None, shots: Path | None 
     raise TimeoutError(f"timed out after {timeout_s} s waiting for {what}")
 
 
-def test_theta_slider_redraws_the_figure(jupyter_lab, tmp_path):
-    if not CHROMIUM.exists():
-        pytest.skip(f"no Chromium at {CHROMIUM}: install it with `apt-get install chromium` "
-                    f"(or set GANCOURSE_CHROMIUM to its path)")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright (no browser download needed)")
+def test_theta_slider_redraws_the_figure(sync_api, jupyter_lab, tmp_path):
     url, work = jupyter_lab
     shots = screenshot_dir()
     for old in shots.glob("03_*.png"):  # a stale picture from an earlier run would mislead
