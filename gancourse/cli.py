@@ -19,6 +19,7 @@ COMMAND_MODULES = [
     "gancourse.commands.toy",
     "gancourse.commands.images",
     "gancourse.commands.bench_speed",
+    "gancourse.commands.bench_modes",
 ]
 
 

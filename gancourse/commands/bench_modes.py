@@ -1,0 +1,69 @@
+"""``gancourse bench modes``: mode collapse on the ring and the grid, several methods, several seeds.
+
+Prints one line per run as it finishes, then the table (mean ± std over seeds). With ``--json`` the
+table and the progress go to stderr and stdout carries one JSON document: a record per method and
+mixture, the settings, the target and the wall time. Explained in 04_mode_collapse.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import sys
+import time
+
+
+def run(args) -> int:
+    import torch
+
+    from gancourse.bench.modes import (
+        TARGET,
+        ToySetup,
+        format_table,
+        get_method,
+        run_benchmark,
+        setup_dict,
+    )
+    from gancourse.cli import CommandError
+
+    if args.seeds < 1:
+        raise CommandError(f"--seeds must be at least 1, got {args.seeds}.")
+    for name in args.methods:
+        get_method(name)  # a clear error before any training
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    setup = ToySetup() if args.steps is None else ToySetup(steps=args.steps)
+    out = sys.stderr if args.json else sys.stdout
+
+    def log(line: str) -> None:
+        print(line, file=out, flush=True)
+
+    start = time.perf_counter()
+    records = run_benchmark(args.methods, args.mixtures, seeds=args.seeds, setup=setup,
+                            log=None if args.quiet else log)
+    wall = time.perf_counter() - start
+    print(format_table(records), file=out)
+    print(f"wall time {wall:.0f} s for {len(records) * args.seeds} runs on {torch.get_num_threads()} CPU threads",
+          file=out)
+    if args.json:
+        doc = {"benchmark": "modes", "records": records, "setup": setup_dict(setup), "target": TARGET,
+               "wall_seconds": wall, "threads": torch.get_num_threads(), "torch": torch.__version__,
+               "machine": platform.machine(), "python": platform.python_version()}
+        json.dump(doc, sys.stdout, indent=1)
+        print()
+    return 0
+
+
+def register(groups) -> None:
+    from gancourse.bench.modes import BENCH_METHODS, EXTRA_METHODS, METHODS, MIXTURES
+
+    p = groups["bench"].add_parser("modes", help="mode collapse on the 8-mode ring and 25-mode grid, over seeds")
+    p.add_argument("--seeds", type=int, default=5, help="runs per method and mixture (default 5)")
+    p.add_argument("--json", action="store_true", help="JSON records on stdout (table and progress on stderr)")
+    p.add_argument("--methods", nargs="+", default=list(BENCH_METHODS), choices=[*METHODS, *EXTRA_METHODS],
+                   metavar="METHOD", help=f"default: {' '.join(BENCH_METHODS)}")
+    p.add_argument("--mixtures", nargs="+", default=list(MIXTURES), choices=list(MIXTURES))
+    p.add_argument("--steps", type=int, default=None, help="generator steps per run (default 3000)")
+    p.add_argument("--threads", type=int, default=0, help="torch CPU threads (default: torch's choice)")
+    p.add_argument("--quiet", action="store_true", help="no line per run")
+    p.set_defaults(func=run)

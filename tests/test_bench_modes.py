@@ -1,0 +1,101 @@
+import json
+
+import pytest
+
+from gancourse.bench.modes import (
+    TARGET,
+    ToySetup,
+    build_networks,
+    format_table,
+    get_method,
+    meets_target,
+    run_benchmark,
+    summarise,
+    train_on_mixture,
+)
+from gancourse.cli import main
+from gancourse.collapse import MixtureLatentGenerator
+from gancourse.models import MLPGenerator
+
+
+def _row(seed, modes=25, hq=0.98, kl=0.01, seconds=10.0, method="m", mixture="grid25"):
+    return {"method": method, "mixture": mixture, "seed": seed, "n_modes": 25, "modes_captured": modes,
+            "high_quality": hq, "reverse_kl": kl, "seconds": seconds}
+
+
+def test_phases_add_up_to_the_steps():
+    assert ToySetup(steps=3000).phases() == [(2000, 1.0), (1000, 0.1)]
+    for steps in (1, 2, 7, 10):
+        assert sum(n for n, _ in ToySetup(steps=steps).phases()) == steps
+
+
+def test_networks_follow_the_method():
+    setup = ToySetup()
+    G, D = build_networks(get_method("pacgan4"), 2, setup)
+    assert isinstance(G, MLPGenerator) and D.in_dim == 8
+    G, D = build_networks(get_method("r1-mixture"), 2, setup)
+    assert isinstance(G, MixtureLatentGenerator) and D.in_dim == 2
+    with pytest.raises(ValueError, match="vanilla"):
+        get_method("unrolled")
+
+
+def test_summary_is_mean_and_sample_std_over_seeds():
+    record = summarise([_row(0, modes=24, hq=0.9), _row(1, modes=25, hq=1.0)])
+    assert record["modes_captured"] == {"mean": 24.5, "std": pytest.approx(0.5 ** 0.5)}
+    assert record["high_quality"]["mean"] == pytest.approx(0.95)
+    assert record["seeds"] == [0, 1]
+    assert not record["meets_target"]  # one seed missed a mode
+
+
+def test_target_needs_every_mode_quality_kl_and_time():
+    assert meets_target(summarise([_row(0), _row(1)]))
+    assert not meets_target(summarise([_row(0, hq=0.96)]))
+    assert not meets_target(summarise([_row(0, kl=0.03)]))
+    assert not meets_target(summarise([_row(0, seconds=TARGET["seconds"] + 1)]))
+
+
+def test_run_benchmark_makes_one_record_per_method_and_mixture():
+    calls, lines = [], []
+
+    class FakeRun:
+        def __init__(self, method, mixture, seed):
+            self.method, self.mixture, self.seed, self.seconds = method, mixture, seed, 1.0
+
+            class R:
+                n_modes, modes_captured, high_quality_fraction, reverse_kl = 8, 8, 0.99, 0.001
+
+            self.report = R()
+
+    def runner(method, mixture, seed, setup):
+        calls.append((method, mixture, seed))
+        return FakeRun(method, mixture, seed)
+
+    records = run_benchmark(["vanilla", "pacgan4"], ["ring8"], seeds=3, log=lines.append, runner=runner)
+    assert len(calls) == 6 and len(lines) == 6
+    assert [(r["method"], r["mixture"]) for r in records] == [("vanilla", "ring8"), ("pacgan4", "ring8")]
+    assert all(r["meets_target"] for r in records)
+    table = format_table(records)
+    assert "pacgan4" in table and table.count("  *") == 2
+
+
+def test_a_short_run_counts_steps_over_both_phases():
+    seen = []
+    run = train_on_mixture("r1-mixture", "ring8", steps=6, batch_size=32, hidden=16, depth=1,
+                           callbacks=[lambda step, G, D, h: seen.append(step)], callback_every=2)
+    assert run.history.step == [1, 2, 3, 4, 5, 6]
+    assert seen == [2, 4, 6]
+    assert len(run.history["r1"]) == 6
+    assert run.report.n_samples == 2500 and run.report.n_modes == 8
+    assert run.samples(10).shape == (10, 2)
+    with pytest.raises(ValueError, match="ring8"):
+        train_on_mixture("vanilla", "swiss_roll")
+
+
+def test_command_prints_a_table_and_json(capsys):
+    assert main(["bench", "modes", "--seeds", "1", "--steps", "3", "--methods", "vanilla", "--mixtures", "ring8",
+                 "--json", "--quiet", "--threads", "1"]) == 0
+    captured = capsys.readouterr()
+    doc = json.loads(captured.out)
+    assert doc["records"][0]["method"] == "vanilla" and doc["setup"]["steps"] == 3
+    assert "reverse KL" in captured.err and "wall time" in captured.err
+    assert main(["bench", "modes", "--seeds", "0"]) == 2
