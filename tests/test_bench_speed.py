@@ -78,4 +78,4 @@ def test_run_speed_on_tiny_idx_files(tmp_path, monkeypatch):
     r = run_speed("cpu", root=tmp_path / "fm", width=8, batch_size=16, steps=2, warmup=1, repeats=2, workers=0,
                   log=lines.append)  # fmt: skip
     assert len(r.reference) == len(r.ours) == 2 and min(r.reference + r.ours) > 0
-    assert r.settings == speed.speed_settings("cpu") and len(lines) == 2
+    assert r.settings == {**speed.speed_settings("cpu"), "cpu_threads": r.threads} and len(lines) == 2

@@ -168,7 +168,8 @@ def run_speed(device=None, *, dataset: str = "fashion-mnist", root=None, image_s
 
     ``steps`` per repeat defaults to 20 on the CPU and 200 on a GPU. ``workers`` is the reference
     DataLoader's worker count (the example's default is 2). ``settings`` overrides
-    :func:`speed_settings` for our loop.
+    :func:`speed_settings` for our loop. On the CPU both loops run on ``threads`` threads (default:
+    torch's setting), so the ratio compares the loops, not thread counts.
     """
     from torchvision import transforms as T
 
@@ -178,8 +179,10 @@ def run_speed(device=None, *, dataset: str = "fashion-mnist", root=None, image_s
     device = resolve_device(device)
     if threads is not None:
         torch.set_num_threads(threads)
-    steps = steps or (200 if device.type == "cuda" else 20)
     settings = speed_settings(device) if settings is None else dict(settings)
+    if device.type == "cpu":  # both loops on the same number of threads (train() may pick 1 for small nets)
+        settings.setdefault("cpu_threads", torch.get_num_threads())
+    steps = steps or (200 if device.type == "cuda" else 20)
 
     # Reference input: torchvision's dataset decoded per item, as in the example.
     tf = [T.ToTensor(), T.Normalize((0.5,), (0.5,))]
