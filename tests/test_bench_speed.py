@@ -6,7 +6,7 @@ from test_data_images import write_mnist_split
 
 from gancourse.bench import speed
 from gancourse.bench.speed import SpeedResult, ours_loop, reference_loop, run_speed, speed_settings
-from gancourse.data import TensorBatches, images
+from gancourse.data import TensorBatches, images, local
 from gancourse.models import DCGANDiscriminator, DCGANGenerator
 
 
@@ -70,7 +70,7 @@ def test_speed_result_medians_and_ratio():
 
 
 def test_run_speed_on_tiny_idx_files(tmp_path, monkeypatch):
-    monkeypatch.setattr(images, "COURSE_DATA_DIR", tmp_path / "cache")
+    monkeypatch.setattr(local, "COURSE_DATA_DIR", tmp_path / "cache")
     monkeypatch.delenv(images.DATA_ENV, raising=False)
     for split in ("train", "test"):
         write_mnist_split(tmp_path / "fm", split=split, n=40)

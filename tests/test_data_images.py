@@ -8,7 +8,7 @@ from urllib.error import URLError
 import pytest
 import torch
 
-from gancourse.data import images
+from gancourse.data import images, local
 from gancourse.data.images import (
     DataNotFoundError,
     ImageFolderError,
@@ -45,7 +45,7 @@ def write_mnist_split(folder: Path, split="train", n=6, compress=False, seed=0):
 @pytest.fixture(autouse=True)
 def isolated_data_dirs(tmp_path, monkeypatch):
     """No test sees the real cache, $GANCOURSE_DATA or the system folders."""
-    monkeypatch.setattr(images, "COURSE_DATA_DIR", tmp_path / "cache")
+    monkeypatch.setattr(local, "COURSE_DATA_DIR", tmp_path / "cache")
     monkeypatch.delenv(images.DATA_ENV, raising=False)
     monkeypatch.setitem(images._IDX, "fashion-mnist", ("FashionMNIST", ("fashion-mnist",), ()))
     monkeypatch.setitem(images._IDX, "mnist", ("MNIST", ("mnist",), ()))
@@ -92,7 +92,7 @@ def test_system_folder_is_searched_after_the_others(tmp_path, monkeypatch):
         ("FashionMNIST", ("fashion-mnist",), (str(tmp_path / "usr-share"),)),
     )
     assert len(load_images("fashion-mnist", download=False)) == 3
-    write_mnist_split(images.COURSE_DATA_DIR / "fashion-mnist", n=5)
+    write_mnist_split(local.COURSE_DATA_DIR / "fashion-mnist", n=5)
     assert len(load_images("fashion-mnist", download=False)) == 5  # the course's copy wins
 
 

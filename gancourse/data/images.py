@@ -16,40 +16,34 @@ that says the three ways to get the data. Explained in 06_dcgan.
 
 from __future__ import annotations
 
-import gzip
-import os
-import shutil
-import tempfile
 from pathlib import Path
 
 import torch
 from torch.utils.data import DataLoader, Dataset
 
 from gancourse.data.batches import TensorBatches
+from gancourse.data.local import (  # noqa: F401  (re-exported: the public names of image data)
+    _IDX,
+    COURSE_DATA_DIR,
+    DATA_ENV,
+    DataNotFoundError,
+    _download,
+    _find_idx,
+    _idx_files,
+    _looked,
+    _not_found,
+    _readable,
+    search_dirs,
+    torchvision_mnist,
+)
 
-DATA_ENV = "GANCOURSE_DATA"
-COURSE_DATA_DIR = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "gancourse"
 DATASET_NAMES = ("fashion-mnist", "mnist", "cifar10", "celeba", "digits", "folder:PATH")
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
 
-# name -> (torchvision class name, folder names that may hold the IDX files, system folders)
-_IDX = {
-    "fashion-mnist": (
-        "FashionMNIST",
-        ("fashion-mnist", "fashion_mnist"),
-        ("/usr/share/datasets/fashion-mnist",),
-    ),
-    "mnist": ("MNIST", ("mnist",), ("/usr/share/datasets/mnist",)),
-}
 _FASHION_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
                     "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]  # fmt: skip
-_APT_PACKAGE = {"fashion-mnist": "dataset-fashion-mnist"}
 # Above this many bytes as float32 a dataset is streamed through a DataLoader instead of resident.
 RESIDENT_LIMIT_BYTES = 2 * 1024**3
-
-
-class DataNotFoundError(FileNotFoundError):
-    """The dataset is on none of the searched paths and could not be downloaded."""
 
 
 class ImageFolderError(ValueError):
@@ -112,9 +106,7 @@ class ImageFiles(Dataset):
 
     def tensors(self, device=None, limit: int | None = None, batch_size: int = 256):
         """Read every picture once (or the first ``limit``) into ``(x, y)`` on ``device``."""
-        data = (
-            self if limit is None else torch.utils.data.Subset(self, range(min(limit, len(self))))
-        )
+        data = self if limit is None else torch.utils.data.Subset(self, range(min(limit, len(self))))
         xs, ys = [], []
         for x, y in DataLoader(data, batch_size=batch_size):
             xs.append(x)
@@ -155,9 +147,7 @@ def load_images(name: str = "fashion-mnist", root=None, split: str = "train",
     return resize(data, image_size) if image_size else data
 
 
-def image_batches(
-    data, batch_size: int, *, device=None, seed: int = 0, resident: bool | None = None
-):
+def image_batches(data, batch_size: int, *, device=None, seed: int = 0, resident: bool | None = None):
     """An infinite iterator of image batches (tensors in [-1, 1]) for the training loop.
 
     Resident (the default when the dataset fits in :data:`RESIDENT_LIMIT_BYTES`): the whole set
@@ -190,14 +180,10 @@ class LoaderBatches:
     def __next__(self):
         if self._pos + self.batch_size > len(self._order):
             self._new_epoch()
-        if (
-            self._it is None
-        ):  # a loader over the rest of this epoch's order, last partial batch dropped
+        if self._it is None:  # a loader over the rest of this epoch's order, last partial batch dropped
             end = len(self._order) // self.batch_size * self.batch_size
             rest = self._order[self._pos : end].tolist()
-            loader = DataLoader(
-                self.data, self.batch_size, sampler=rest, num_workers=self.num_workers
-            )
+            loader = DataLoader(self.data, self.batch_size, sampler=rest, num_workers=self.num_workers)
             self._it = iter(loader)
         self._pos += self.batch_size
         return next(self._it)[0].to(self.device)
@@ -224,109 +210,8 @@ def resize(data: ImageTensors, image_size: int) -> ImageTensors:
     return ImageTensors(torch.cat(chunks), data.labels, data.name, data.classes)
 
 
-def search_dirs(root=None) -> list[Path]:
-    """Folders searched for data, in order: ``root``, ``$GANCOURSE_DATA``, the course cache."""
-    dirs = [Path(root).expanduser()] if root is not None else []
-    if os.environ.get(DATA_ENV):
-        dirs.append(Path(os.environ[DATA_ENV]).expanduser())
-    dirs.append(COURSE_DATA_DIR)
-    return dirs
-
-
 def _to_unit(images: torch.Tensor) -> torch.Tensor:
     return images.float().div_(127.5).sub_(1.0)  # [0, 255] -> [-1, 1]
-
-
-def _not_found(name: str, looked: list[Path], reason: str | None) -> DataNotFoundError:
-    where = "\n".join(f"  - {p}" for p in looked)
-    apt = _APT_PACKAGE.get(name)
-    ways = [
-        f"with internet: load_images({name!r}, download=True) (or --download) saves it under {COURSE_DATA_DIR}",
-        f"on Debian/Ubuntu: sudo apt-get install {apt}" if apt else
-        "copy the files from a machine that has them (torchvision's folder layout works)",
-        f"a folder you already have: load_images({name!r}, root=PATH) or export {DATA_ENV}=PATH",
-    ]  # fmt: skip
-    lines = [f"{name} was not found on this machine. Looked in:", where]
-    if reason:
-        lines.append(f"Downloading failed: {reason}")
-    lines.append("Three ways to get it:")
-    lines += [f"  {i}. {w}" for i, w in enumerate(ways, 1)]
-    return DataNotFoundError("\n".join(lines))
-
-
-def _download(name: str, root, fetch) -> Path:
-    """Run ``fetch(folder)``; turn any network failure into the course's DataNotFoundError."""
-    if root is not None:
-        target = Path(root).expanduser()
-    else:
-        target = (
-            Path(os.environ[DATA_ENV]).expanduser() if os.environ.get(DATA_ENV) else COURSE_DATA_DIR
-        )
-    try:
-        target.mkdir(parents=True, exist_ok=True)
-        fetch(target)
-    except (
-        RuntimeError,
-        OSError,
-        ValueError,
-        ImportError,
-    ) as err:  # what torchvision raises offline
-        raise _not_found(name, _looked(name, root), f"{type(err).__name__}: {err}") from None
-    return target
-
-
-def _looked(name: str, root) -> list[Path]:
-    system = [Path(p) for p in _IDX[name][2]] if name in _IDX else []
-    return search_dirs(root) + system
-
-
-# --- MNIST and Fashion-MNIST: IDX files, plain or gzipped ------------------------------------
-
-
-def _idx_files(folder: Path, split: str):
-    prefix = "train" if split == "train" else "t10k"
-    found = []
-    for kind in ("images-idx3", "labels-idx1"):
-        stem = folder / f"{prefix}-{kind}-ubyte"
-        path = next((p for p in (stem, stem.with_name(stem.name + ".gz")) if p.is_file()), None)
-        if path is None:
-            return None
-        found.append(path)
-    return found
-
-
-def _find_idx(name: str, root, split: str):
-    tv_name, aliases, system = _IDX[name]
-    candidates = []
-    for i, d in enumerate(search_dirs(root)):
-        if root is not None and i == 0:
-            candidates.append(d)  # an explicit root may hold the files themselves
-        candidates += [d / tv_name / "raw"] + [d / a for a in aliases]
-    candidates += [Path(p) for p in system]
-    return next((f for f in (_idx_files(c, split) for c in candidates) if f), None)
-
-
-def _readable(path: Path, name: str) -> Path:
-    """A path torchvision's IDX reader can open: gzipped files are unpacked once into the cache."""
-    if path.suffix != ".gz":
-        return path
-    for cache in (
-        COURSE_DATA_DIR / "idx" / name,
-        Path(tempfile.gettempdir()) / "gancourse-idx" / name,
-    ):
-        out = cache / path.stem
-        try:
-            if out.is_file() and out.stat().st_mtime >= path.stat().st_mtime:
-                return out
-            cache.mkdir(parents=True, exist_ok=True)
-            partial = out.with_name(f"{out.name}.{os.getpid()}.part")
-            with gzip.open(path, "rb") as src, open(partial, "wb") as dst:
-                shutil.copyfileobj(src, dst)
-            os.replace(partial, out)  # atomic: a second process never sees half a file
-            return out
-        except PermissionError:
-            continue
-    raise PermissionError(f"no writable folder to unpack {path}")
 
 
 def _load_idx(name: str, root, split: str, download) -> ImageTensors:
@@ -343,40 +228,9 @@ def _load_idx(name: str, root, split: str, download) -> ImageTensors:
     images = read_image_file(str(_readable(files[0], name)))  # (N, 28, 28) uint8
     labels = read_label_file(str(_readable(files[1], name)))
     if len(images) != len(labels):
-        raise ValueError(
-            f"{files[0]} has {len(images)} images but {files[1]} has {len(labels)} labels."
-        )
+        raise ValueError(f"{files[0]} has {len(images)} images but {files[1]} has {len(labels)} labels.")
     classes = _FASHION_CLASSES if name == "fashion-mnist" else [str(i) for i in range(10)]
     return ImageTensors(images[:, None], labels, name, classes)
-
-
-def torchvision_mnist(name: str = "fashion-mnist", root=None, split: str = "train", transform=None):
-    """torchvision's own ``FashionMNIST`` / ``MNIST`` dataset over the local IDX files, offline.
-
-    torchvision expects ``ROOT/FashionMNIST/raw/*-ubyte`` (unpacked); the files found by
-    :func:`load_images` are linked into that layout under the course cache. Used where code
-    should look like the usual torchvision recipe (the speed benchmark's reference loop).
-    """
-    from torchvision import datasets
-
-    name = name.lower().replace("_", "-")
-    if name not in _IDX:
-        raise ValueError(f"torchvision_mnist serves {sorted(_IDX)}, not {name!r}.")
-    tv_name = _IDX[name][0]
-    raw = COURSE_DATA_DIR / "torchvision" / tv_name / "raw"
-    for part in ("train", "test"):
-        files = _find_idx(name, root, part)
-        if files is None:
-            raise _not_found(name, _looked(name, root), None)
-        for path in files:
-            src = _readable(path, name).resolve()
-            link = raw / src.name
-            if not (link.is_symlink() and link.resolve() == src):
-                raw.mkdir(parents=True, exist_ok=True)
-                link.unlink(missing_ok=True)
-                link.symlink_to(src)
-    tv_class = getattr(datasets, tv_name)
-    return tv_class(str(raw.parent.parent), train=split == "train", transform=transform)
 
 
 # --- CIFAR-10, CelebA, scikit-learn digits, folders ------------------------------------------
@@ -430,28 +284,19 @@ def _load_digits(split: str, image_size: int) -> ImageTensors:
 
     digits = load_digits()
     pixels = torch.from_numpy(digits.images).float()  # (1797, 8, 8), values 0..16
-    keep = (
-        torch.arange(len(pixels)) % 5 != 0
-        if split == "train"
-        else torch.arange(len(pixels)) % 5 == 0
-    )
+    keep = torch.arange(len(pixels)) % 5 != 0 if split == "train" else torch.arange(len(pixels)) % 5 == 0
     images = (pixels[keep] * (255 / 16)).round().to(torch.uint8)[:, None]
-    data = ImageTensors(
-        images, torch.from_numpy(digits.target)[keep], "digits", [str(i) for i in range(10)]
-    )
+    data = ImageTensors(images, torch.from_numpy(digits.target)[keep], "digits", [str(i) for i in range(10)])
     return resize(data, image_size)
 
 
 def _load_folder(folder: Path, image_size: int) -> ImageFiles:
     if not folder.is_dir():
         raise ImageFolderError(f"the image folder {folder} does not exist.")
-    files = sorted(
-        p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()
-    )
+    files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
     if not files:
         raise ImageFolderError(
-            f"the folder {folder} holds no images (looked for {', '.join(sorted(IMAGE_SUFFIXES))}, "
-            "in sub-folders too)."
+            f"the folder {folder} holds no images (looked for {', '.join(sorted(IMAGE_SUFFIXES))}, in sub-folders too)."
         )
     from PIL import Image, UnidentifiedImageError
 

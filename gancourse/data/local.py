@@ -1,0 +1,161 @@
+"""Where datasets live on disk: the folders searched, IDX files, downloads and the offline error.
+
+Search order: the ``root`` argument, ``$GANCOURSE_DATA``, the course's cache folder
+(:data:`COURSE_DATA_DIR`), then system folders such as Debian's ``/usr/share/datasets/fashion-mnist/``
+(package ``dataset-fashion-mnist``). A download is tried only when none of them has the data; offline
+it ends in one :class:`DataNotFoundError` that says the three ways to get it. Used by
+:mod:`gancourse.data.images`.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+DATA_ENV = "GANCOURSE_DATA"
+COURSE_DATA_DIR = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "gancourse"
+# name -> (torchvision class name, folder names that may hold the IDX files, system folders)
+_IDX = {
+    "fashion-mnist": (
+        "FashionMNIST",
+        ("fashion-mnist", "fashion_mnist"),
+        ("/usr/share/datasets/fashion-mnist",),
+    ),
+    "mnist": ("MNIST", ("mnist",), ("/usr/share/datasets/mnist",)),
+}
+_APT_PACKAGE = {"fashion-mnist": "dataset-fashion-mnist"}
+
+
+class DataNotFoundError(FileNotFoundError):
+    """The dataset is on none of the searched paths and could not be downloaded."""
+
+
+def search_dirs(root=None) -> list[Path]:
+    """Folders searched for data, in order: ``root``, ``$GANCOURSE_DATA``, the course cache."""
+    dirs = [Path(root).expanduser()] if root is not None else []
+    if os.environ.get(DATA_ENV):
+        dirs.append(Path(os.environ[DATA_ENV]).expanduser())
+    dirs.append(COURSE_DATA_DIR)
+    return dirs
+
+
+def _not_found(name: str, looked: list[Path], reason: str | None) -> DataNotFoundError:
+    where = "\n".join(f"  - {p}" for p in looked)
+    apt = _APT_PACKAGE.get(name)
+    ways = [
+        f"with internet: load_images({name!r}, download=True) (or --download) saves it under {COURSE_DATA_DIR}",
+        f"on Debian/Ubuntu: sudo apt-get install {apt}" if apt else
+        "copy the files from a machine that has them (torchvision's folder layout works)",
+        f"a folder you already have: load_images({name!r}, root=PATH) or export {DATA_ENV}=PATH",
+    ]  # fmt: skip
+    lines = [f"{name} was not found on this machine. Looked in:", where]
+    if reason:
+        lines.append(f"Downloading failed: {reason}")
+    lines.append("Three ways to get it:")
+    lines += [f"  {i}. {w}" for i, w in enumerate(ways, 1)]
+    return DataNotFoundError("\n".join(lines))
+
+
+def _download(name: str, root, fetch) -> Path:
+    """Run ``fetch(folder)``; turn any network failure into the course's DataNotFoundError."""
+    if root is not None:
+        target = Path(root).expanduser()
+    else:
+        target = Path(os.environ[DATA_ENV]).expanduser() if os.environ.get(DATA_ENV) else COURSE_DATA_DIR
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+        fetch(target)
+    except (
+        RuntimeError,
+        OSError,
+        ValueError,
+        ImportError,
+    ) as err:  # what torchvision raises offline
+        raise _not_found(name, _looked(name, root), f"{type(err).__name__}: {err}") from None
+    return target
+
+
+def _looked(name: str, root) -> list[Path]:
+    system = [Path(p) for p in _IDX[name][2]] if name in _IDX else []
+    return search_dirs(root) + system
+
+
+# --- MNIST and Fashion-MNIST: IDX files, plain or gzipped ------------------------------------
+
+
+def _idx_files(folder: Path, split: str):
+    prefix = "train" if split == "train" else "t10k"
+    found = []
+    for kind in ("images-idx3", "labels-idx1"):
+        stem = folder / f"{prefix}-{kind}-ubyte"
+        path = next((p for p in (stem, stem.with_name(stem.name + ".gz")) if p.is_file()), None)
+        if path is None:
+            return None
+        found.append(path)
+    return found
+
+
+def _find_idx(name: str, root, split: str):
+    tv_name, aliases, system = _IDX[name]
+    candidates = []
+    for i, d in enumerate(search_dirs(root)):
+        if root is not None and i == 0:
+            candidates.append(d)  # an explicit root may hold the files themselves
+        candidates += [d / tv_name / "raw"] + [d / a for a in aliases]
+    candidates += [Path(p) for p in system]
+    return next((f for f in (_idx_files(c, split) for c in candidates) if f), None)
+
+
+def _readable(path: Path, name: str) -> Path:
+    """A path torchvision's IDX reader can open: gzipped files are unpacked once into the cache."""
+    if path.suffix != ".gz":
+        return path
+    for cache in (
+        COURSE_DATA_DIR / "idx" / name,
+        Path(tempfile.gettempdir()) / "gancourse-idx" / name,
+    ):
+        out = cache / path.stem
+        try:
+            if out.is_file() and out.stat().st_mtime >= path.stat().st_mtime:
+                return out
+            cache.mkdir(parents=True, exist_ok=True)
+            partial = out.with_name(f"{out.name}.{os.getpid()}.part")
+            with gzip.open(path, "rb") as src, open(partial, "wb") as dst:
+                shutil.copyfileobj(src, dst)
+            os.replace(partial, out)  # atomic: a second process never sees half a file
+            return out
+        except PermissionError:
+            continue
+    raise PermissionError(f"no writable folder to unpack {path}")
+
+
+def torchvision_mnist(name: str = "fashion-mnist", root=None, split: str = "train", transform=None):
+    """torchvision's own ``FashionMNIST`` / ``MNIST`` dataset over the local IDX files, offline.
+
+    torchvision expects ``ROOT/FashionMNIST/raw/*-ubyte`` (unpacked); the files found by
+    :func:`load_images` are linked into that layout under the course cache. Used where code
+    should look like the usual torchvision recipe (the speed benchmark's reference loop).
+    """
+    from torchvision import datasets
+
+    name = name.lower().replace("_", "-")
+    if name not in _IDX:
+        raise ValueError(f"torchvision_mnist serves {sorted(_IDX)}, not {name!r}.")
+    tv_name = _IDX[name][0]
+    raw = COURSE_DATA_DIR / "torchvision" / tv_name / "raw"
+    for part in ("train", "test"):
+        files = _find_idx(name, root, part)
+        if files is None:
+            raise _not_found(name, _looked(name, root), None)
+        for path in files:
+            src = _readable(path, name).resolve()
+            link = raw / src.name
+            if not (link.is_symlink() and link.resolve() == src):
+                raw.mkdir(parents=True, exist_ok=True)
+                link.unlink(missing_ok=True)
+                link.symlink_to(src)
+    tv_class = getattr(datasets, tv_name)
+    return tv_class(str(raw.parent.parent), train=split == "train", transform=transform)
