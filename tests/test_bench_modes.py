@@ -76,6 +76,7 @@ def test_run_benchmark_makes_one_record_per_method_and_mixture():
     assert all(r["meets_target"] for r in records)
     table = format_table(records)
     assert "pacgan4" in table and table.count("  *") == 2
+    assert "*" not in format_table(records, target=False)
 
 
 def test_a_short_run_counts_steps_over_both_phases():
