@@ -272,3 +272,13 @@ def test_small_models_train_on_one_cpu_thread_and_restore_the_setting():
     assert seen[-1] == 2
     with pytest.raises(ValueError, match="cpu_threads"):
         train(G, D, ToyBatches(ring8(), 8), steps=1, cpu_threads=0, progress=False)
+
+
+def test_large_models_keep_torchs_thread_setting():
+    seen = []
+    G = DCGANGenerator(z_dim=8, image_size=28, channels=1, width=64)
+    D = DCGANDiscriminator(image_size=28, channels=1, width=64)
+    torch.set_num_threads(2)
+    train(G, D, TensorBatches(torch.zeros(4, 1, 28, 28), 2), steps=1, device="cpu", progress=False,
+          callbacks=[lambda *a: seen.append(torch.get_num_threads())])
+    assert seen == [2]
