@@ -16,9 +16,9 @@ PT_FID_WEIGHTS = "pt_inception-2015-12-05-6726825d.pth"
 
 def fashion_mnist_location() -> Path | None:
     """The folder holding Fashion-MNIST's training IDX files, or None when it is not on disk."""
-    from gancourse.data.images import _find_idx
+    from gancourse.data.local import find_local_idx
 
-    files = _find_idx("fashion-mnist", None, "train")
+    files = find_local_idx("fashion-mnist", "train")
     return files[0].parent if files else None
 
 

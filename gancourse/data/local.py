@@ -109,6 +109,13 @@ def _find_idx(name: str, root, split: str):
     return next((f for f in (_idx_files(c, split) for c in candidates) if f), None)
 
 
+def find_local_idx(name: str = "fashion-mnist", split: str = "train", root=None) -> list[Path] | None:
+    """The [images, labels] IDX files of ``name`` found on disk without downloading, or None."""
+    if name not in _IDX:
+        raise ValueError(f"{name!r} is not stored as IDX files; choose one of {', '.join(_IDX)}.")
+    return _find_idx(name, root, split)
+
+
 def _readable(path: Path, name: str) -> Path:
     """A path torchvision's IDX reader can open: gzipped files are unpacked once into the cache."""
     if path.suffix != ".gz":
