@@ -43,6 +43,22 @@ def atomic_write(path: Path, payload: bytes | None = None, obj=None) -> None:
         raise
 
 
+def atomic_save(path, save) -> None:
+    """Call ``save(tmp)`` on a temporary file beside ``path`` (same suffix), then rename it over ``path``.
+
+    For writers that take a file name (``fig.savefig``, torchvision's ``save_image``).
+    """
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=path.suffix)
+    os.close(fd)
+    try:
+        save(tmp)
+        os.replace(tmp, path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+
+
 def check_writable(out_dir: Path) -> None:
     try:
         out_dir.mkdir(parents=True, exist_ok=True)

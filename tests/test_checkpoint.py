@@ -40,3 +40,20 @@ def test_check_writable(tmp_path):
     (tmp_path / "file").write_text("")
     with pytest.raises(PermissionError, match="cannot write to the output folder"):
         check_writable(tmp_path / "file" / "run")
+
+
+def test_atomic_save_keeps_the_old_file_when_the_writer_fails(tmp_path):
+    from gancourse.checkpoint import atomic_save
+
+    target = tmp_path / "grid.png"
+    atomic_save(target, lambda tmp: open(tmp, "wb").write(b"new"))
+    assert target.read_bytes() == b"new"
+
+    def broken(tmp):
+        open(tmp, "wb").write(b"half")
+        raise OSError("disk full")
+
+    with pytest.raises(OSError, match="disk full"):
+        atomic_save(target, broken)
+    assert target.read_bytes() == b"new"
+    assert os.listdir(tmp_path) == ["grid.png"]

@@ -8,8 +8,6 @@ grid of its images.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 
@@ -17,16 +15,12 @@ def save_grid(images, path: Path, nrow: int = 8) -> None:
     """Save images in [-1, 1] as one PNG grid, atomically (temporary file, then rename)."""
     from torchvision.utils import save_image
 
+    from gancourse.checkpoint import atomic_save
+
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".png")
-    os.close(fd)
-    try:
-        save_image(images, tmp, nrow=nrow, normalize=True, value_range=(-1, 1), pad_value=1.0)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    atomic_save(path, lambda tmp: save_image(images, tmp, nrow=nrow, normalize=True, value_range=(-1, 1),
+                                             pad_value=1.0))
 
 
 def _check_fits(ckpt_path: Path, data) -> None:

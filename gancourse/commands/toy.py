@@ -6,24 +6,10 @@ true density with the discriminator's surface) into ``--out``; ``--resume`` cont
 
 from __future__ import annotations
 
-import os
-import tempfile
 import time
 from pathlib import Path
 
 from gancourse.losses import LOSS_FAMILIES
-
-
-def save_figure(fig, path: Path) -> None:
-    """Save a matplotlib figure atomically (temp file, then rename)."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=path.suffix)
-    os.close(fd)
-    try:
-        fig.savefig(tmp, dpi=120, bbox_inches="tight")
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def build_toy_gan(dim: int, hidden: int, depth: int, z_dim: int, pack: int = 1):
@@ -40,6 +26,7 @@ def run(args) -> int:
     import matplotlib.pyplot as plt
     import torch
 
+    from gancourse.checkpoint import atomic_save
     from gancourse.data import ToyBatches, make_toy
     from gancourse.plot import plot_toy
     from gancourse.train import train
@@ -49,7 +36,9 @@ def run(args) -> int:
     if dist.dim != 2:
         from gancourse.cli import CommandError
 
-        raise CommandError(f"train toy draws 2-D pictures; {args.dataset} is {dist.dim}-D. Use ring8, grid25 or gaussian2d.")
+        raise CommandError(
+            f"train toy draws 2-D pictures; {args.dataset} is {dist.dim}-D. Use ring8, grid25 or gaussian2d."
+        )
     torch.manual_seed(args.seed)
     G, D = build_toy_gan(dist.dim, args.hidden, args.depth, args.z_dim, args.pack)
     settings = dict(loss=args.loss, steps=args.steps, n_critic=args.n_critic, lr_g=args.lr, lr_d=args.lr,
@@ -69,7 +58,7 @@ def run(args) -> int:
     D_view = D if args.pack == 1 else None  # a packed D judges pack points at once: no 2-D surface
     plot_toy(ax, x.cpu(), dist=dist, D=D_view.cpu() if D_view is not None else None,
              title=f"{args.dataset}, {args.loss}, step {history.step[-1] if history.step else 0}")
-    save_figure(fig, out / "samples.png")
+    atomic_save(out / "samples.png", lambda tmp: fig.savefig(tmp, dpi=120, bbox_inches="tight"))
     plt.close(fig)
 
     summary = f"{len(history)} steps in {seconds:.1f} s"
