@@ -11,6 +11,8 @@ import importlib
 import sys
 
 from gancourse import __version__
+from gancourse.checkpoint import CheckpointError
+from gancourse.errors import CommandError
 
 # Modules of gancourse.commands, each with register(subparsers) where subparsers maps a group
 # name ("top", "train", "bench") to an argparse subparsers object.
@@ -21,10 +23,6 @@ COMMAND_MODULES = [
     "gancourse.commands.bench_speed",
     "gancourse.commands.bench_modes",
 ]
-
-
-class CommandError(Exception):
-    """A mistake in what was asked: printed as one line, exit status 2, no traceback."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -49,16 +47,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)
-    except (CommandError, ValueError, FileExistsError, PermissionError, FileNotFoundError) as e:
+    except (CommandError, CheckpointError, ValueError, FileExistsError, PermissionError, FileNotFoundError) as e:
         print(f"gancourse {args.command}: error: {e}", file=sys.stderr)
         return 2
-    except RuntimeError as e:
-        from gancourse.train import CheckpointError
-
-        if isinstance(e, CheckpointError):
-            print(f"gancourse {args.command}: error: {e}", file=sys.stderr)
-            return 2
-        raise
 
 
 if __name__ == "__main__":

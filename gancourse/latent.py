@@ -87,16 +87,6 @@ def jitter(z: torch.Tensor, n: int, std: float = 0.25, generator=None) -> torch.
     return z + std * noise
 
 
-def nearest_labels(images: torch.Tensor, reference: torch.Tensor, labels: torch.Tensor):
-    """The label of each image's nearest reference image (Euclidean, pixels): a crude classifier.
-
-    Enough to group generated samples by the class they resemble, so that their latent vectors
-    can be averaged per class for latent arithmetic.
-    """
-    distances = torch.cdist(images.flatten(1).float(), reference.flatten(1).float())  # (N, M)
-    return labels[distances.argmin(1)]
-
-
 def group_latents(z: torch.Tensor, labels: torch.Tensor, label, k: int | None = None):
     """The rows of ``z`` whose label is ``label`` (the first ``k`` of them): shape (k, z_dim)."""
     rows = z[labels == label]

@@ -18,9 +18,9 @@ def d_bce(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
     return F.softplus(-real_logits).mean() + F.softplus(fake_logits).mean()
 
 
-def g_saturating(fake_logits: torch.Tensor) -> torch.Tensor:
+def g_minimax(fake_logits: torch.Tensor) -> torch.Tensor:
     # the minimax generator: min E[log(1 - D(G(z)))]  =  E[-softplus(ℓ_fake)]
-    # d/dℓ = -σ(ℓ) → 0 when D(G(z)) → 0: the gradient vanishes exactly when G is worst.
+    # d/dℓ = -σ(ℓ) → 0 when D(G(z)) → 0: the gradient vanishes exactly when G is worst (it "saturates").
     return -F.softplus(fake_logits).mean()
 
 
@@ -59,21 +59,49 @@ def g_least_squares(fake_logits: torch.Tensor) -> torch.Tensor:
     return 0.5 * ((fake_logits - 1) ** 2).mean()
 
 
-def gradient_penalty(D, x_real: torch.Tensor, x_fake: torch.Tensor, y: torch.Tensor | None = None,
-                     target: float = 1.0) -> torch.Tensor:
-    """WGAN-GP penalty E[(‖∇_x̂ D(x̂)‖₂ - target)²] on x̂ = αx_real + (1-α)x_fake, α ~ U(0, 1) per sample.
+def interpolates(x_real: torch.Tensor, x_fake: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+    """x̂ = α x_real + (1 - α) x_fake with α ~ U(0, 1) per sample: where the gradient penalty looks.
+
+    ``generator`` draws α (on its own device, then moved); None uses torch's global generator on x's device.
+    """
+    if x_real.shape != x_fake.shape:
+        raise ValueError(f"real and fake batches differ in shape: {tuple(x_real.shape)} vs {tuple(x_fake.shape)}.")
+    shape = (x_real.shape[0], *([1] * (x_real.dim() - 1)))  # (B, 1, ..., 1): one α per sample
+    where = generator.device if generator is not None else x_real.device
+    alpha = torch.rand(shape, generator=generator, device=where, dtype=x_real.dtype).to(x_real.device)
+    return alpha * x_real.detach() + (1 - alpha) * x_fake.detach()
+
+
+def input_gradients(D, x: torch.Tensor, y: torch.Tensor | None = None, create_graph: bool = False) -> torch.Tensor:
+    """∇ₓ D(x) for every sample, shape of ``x``; D's parameters get no ``.grad``.
+
+    Samples are scored independently, so the gradient of the sum of scores holds each sample's own
+    gradient. ``create_graph=True`` keeps the graph, so a penalty on these gradients can be trained.
+    """
+    x = x.detach().requires_grad_(True)
+    out = D(x) if y is None else D(x, y)
+    (grad,) = torch.autograd.grad(out.sum(), x, create_graph=create_graph)
+    return grad
+
+
+def gradient_penalty(D, x_real: torch.Tensor, x_fake: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+    """WGAN-GP penalty E[(‖∇_x̂ D(x̂)‖₂ - 1)²] on x̂ = αx_real + (1-α)x_fake, α ~ U(0, 1) per sample.
 
     Works for any input shape (B, ...): 2-D points, images with any channel count. Returned
     unweighted; the loop multiplies by ``gp_weight`` (λ = 10 in Gulrajani et al.).
     """
-    if x_real.shape != x_fake.shape:
-        raise ValueError(f"real and fake batches differ in shape: {tuple(x_real.shape)} vs {tuple(x_fake.shape)}.")
-    alpha = torch.rand(x_real.shape[0], *([1] * (x_real.dim() - 1)), device=x_real.device, dtype=x_real.dtype)
-    x_hat = (alpha * x_real.detach() + (1 - alpha) * x_fake.detach()).requires_grad_(True)
-    out = D(x_hat) if y is None else D(x_hat, y)
-    (grad,) = torch.autograd.grad(out.sum(), x_hat, create_graph=True)  # (B, ...)
+    grad = input_gradients(D, interpolates(x_real, x_fake), y, create_graph=True)  # (B, ...)
     norms = grad.flatten(1).norm(2, dim=1)  # ‖∇D(x̂)‖ per sample
-    return ((norms - target) ** 2).mean()
+    return ((norms - 1) ** 2).mean()
+
+
+def r1_penalty(D, x_real: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+    """R1 (Mescheder et al. 2018): E‖∇ₓD(x_real)‖², on real data only; the loop multiplies by γ/2.
+
+    Squared norms are summed directly (no square root), so the penalty stays smooth where a gradient is 0.
+    """
+    grad = input_gradients(D, x_real, y, create_graph=True)
+    return grad.flatten(1).pow(2).sum(1).mean()
 
 
 @torch.no_grad()
@@ -86,7 +114,7 @@ def clip_weights_(module: torch.nn.Module, c: float) -> None:
 
 
 LOSS_FAMILIES = {
-    "minimax": (d_bce, g_saturating),
+    "minimax": (d_bce, g_minimax),
     "nonsaturating": (d_bce, g_nonsaturating),
     "wasserstein": (d_wasserstein, g_wasserstein),
     "hinge": (d_hinge, g_hinge),

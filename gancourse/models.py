@@ -1,13 +1,23 @@
-"""The networks: MLPs for the 2-D toys and DCGANs for 28, 32 and 64 px images.
+"""Every network of the course, and how to sample from a generator.
 
 Generators map noise ``z`` (B, z_dim) to samples; discriminators (and critics, the same class with
-``norm="layer"`` or ``"none"``) map samples to one logit each, shape (B,). The DCGAN pair follows
-Radford et al.'s guidelines: strided convolutions instead of pooling, batch norm everywhere except the
-generator's output and the discriminator's input, ReLU and a final Tanh in G, LeakyReLU 0.2 in D,
-weights drawn from N(0, 0.02). Explained in 01_first_gan and 06_dcgan.
+``norm="layer"`` or ``"none"``) map samples to one logit each, shape (B,).
+
+* toys: :class:`MLPGenerator` / :class:`MLPDiscriminator`; :class:`MixtureLatentGenerator`, whose latent
+  is a mixture of small Gaussians (no bridges between modes, 04_mode_collapse);
+  :class:`ParallelLinesGenerator`, one parameter θ (03_js_vs_wasserstein); :class:`DistributionSampler`,
+  a fixed "generator" that draws from a known distribution (02_optimal_discriminator).
+* images: the DCGAN pair, after Radford et al.'s guidelines: strided convolutions instead of pooling,
+  batch norm everywhere except the generator's output and the discriminator's input, ReLU and a final
+  Tanh in G, LeakyReLU 0.2 in D, weights drawn from N(0, 0.02) (06_dcgan, 07_wgan_gp).
+
+:func:`describe` and :func:`build` record and rebuild any of them (except the sampler, which holds a
+distribution) for checkpoints; :func:`generate` draws samples from fixed noise in evaluation mode.
 """
 
 from __future__ import annotations
+
+import math
 
 import torch
 from torch import nn
@@ -59,6 +69,84 @@ class MLPGenerator(nn.Module):
 
     def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         return self.net(z)  # (B, out_dim)
+
+
+class MixtureLatentGenerator(nn.Module):
+    """G: z (B, 1 + latent_dim) -> x (B, out_dim) through a latent mixture of ``n_codes`` small Gaussians.
+
+    An MLP is continuous and N(0, I) fills a connected space, so a plain generator must leave a bridge
+    of samples between two modes, and the sharper the modes the larger the share on the bridges
+    (Khayatkhoei et al. 2018). A mixture latent removes the bridges:
+
+        c ~ Uniform{1, ..., K},   ε ~ N(0, I),   z' = μ_c + σ ε,   x = net(z'),
+
+    with learned centres μ_c and a small fixed σ (DeLiGAN, Gurumurthy et al. 2017, learns σ too).
+    K = 200 exceeds the modes of either mixture, so G is not told how many there are. The loop draws
+    plain Gaussian noise, so the code is read off the first coordinate: c = ⌊K·Φ(z₀)⌋ is uniform
+    because Φ(z₀) ~ U(0, 1); the other coordinates are ε. Explained in 04_mode_collapse.
+    """
+
+    def __init__(self, n_codes: int = 200, latent_dim: int = 2, sigma: float = 0.05, out_dim: int = 2,
+                 hidden: int = 128, depth: int = 3, activation: str = "relu"):
+        super().__init__()
+        if n_codes < 1 or latent_dim < 1:
+            raise ValueError(f"n_codes and latent_dim must be positive, got {n_codes} and {latent_dim}.")
+        if sigma < 0:
+            raise ValueError(f"sigma must be >= 0, got {sigma}.")
+        self.z_dim, self.out_dim, self.n_classes = 1 + latent_dim, out_dim, None
+        self.n_codes, self.sigma = n_codes, float(sigma)
+        self.hparams = dict(n_codes=n_codes, latent_dim=latent_dim, sigma=sigma, out_dim=out_dim, hidden=hidden,
+                            depth=depth, activation=activation)
+        self.centres = nn.Parameter(torch.randn(n_codes, latent_dim))  # μ_c, spread like N(0, I) at the start
+        self.net = _mlp(latent_dim, out_dim, hidden, depth, activation)
+
+    def code(self, z: torch.Tensor) -> torch.Tensor:
+        """The code c of each noise vector (B,): ⌊K·Φ(z₀)⌋, uniform over 0..K-1."""
+        u = 0.5 * (1 + torch.erf(z[:, 0] / math.sqrt(2)))  # Φ(z₀) ~ U(0, 1)
+        return (u * self.n_codes).long().clamp_(0, self.n_codes - 1)
+
+    def latent(self, z: torch.Tensor) -> torch.Tensor:
+        """z' = μ_c + σ ε (B, latent_dim)."""
+        return self.centres[self.code(z)] + self.sigma * z[:, 1:]
+
+    def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        if z.dim() != 2 or z.shape[1] != self.z_dim:
+            raise ValueError(f"expected noise of shape (B, {self.z_dim}), got {tuple(z.shape)}.")
+        return self.net(self.latent(z))  # (B, out_dim)
+
+
+class ParallelLinesGenerator(nn.Module):
+    """G_θ(z) = (θ, Φ(z)) with Φ the standard normal CDF: the line x₁ = θ with a uniform height.
+
+    Its only parameter is ``theta``, so ``G.theta.grad`` is the gradient the generator receives.
+    Explained in 03_js_vs_wasserstein.
+    """
+
+    def __init__(self, theta: float = 1.0):
+        super().__init__()
+        self.z_dim, self.n_classes = 1, None
+        self.hparams = dict(theta=float(theta))
+        self.theta = nn.Parameter(torch.tensor(float(theta)))
+
+    def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        height = 0.5 * (1 + torch.erf(z[:, 0] / math.sqrt(2)))  # Φ(z) ~ U(0, 1)
+        return torch.stack([self.theta.expand_as(height), height], 1)  # (B, 2)
+
+
+class DistributionSampler(nn.Module):
+    """A fixed "generator" whose samples are draws from ``dist`` (anything with ``sample(n, generator)``).
+
+    It has no parameters; the noise only says how many samples and on which device, and the draws use
+    torch's global generator, which :func:`gancourse.train.train` seeds and checkpoints. For training a
+    discriminator against a known p_g (``train(..., train_g=False)``).
+    """
+
+    def __init__(self, dist):
+        super().__init__()
+        self.dist, self.z_dim, self.n_classes = dist, 1, None
+
+    def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        return self.dist.sample(len(z)).to(z.device)  # (B, dim)
 
 
 class MLPDiscriminator(nn.Module):
@@ -198,7 +286,59 @@ class DCGANDiscriminator(nn.Module):
         return self.net(x).flatten()  # (B,)
 
 
-MODEL_CLASSES = {c.__name__: c for c in (MLPGenerator, MLPDiscriminator, DCGANGenerator, DCGANDiscriminator)}
+def toy_networks(dim: int = 2, *, hidden: int = 128, depth: int = 3, z_dim: int = 2, pack: int = 1,
+                 mixture_latent: bool = False, n_codes: int = 200, code_sigma: float = 0.01, latent_dim: int = 2):
+    """(G, D) MLPs for ``dim``-D toy data; a packed D (PacGAN) sees ``pack · dim`` numbers.
+
+    With ``mixture_latent`` G is a :class:`MixtureLatentGenerator` (``n_codes``, ``code_sigma``, ``latent_dim``).
+    """
+    if mixture_latent:
+        G = MixtureLatentGenerator(n_codes=n_codes, latent_dim=latent_dim, sigma=code_sigma, out_dim=dim,
+                                   hidden=hidden, depth=depth)
+    else:
+        G = MLPGenerator(z_dim=z_dim, out_dim=dim, hidden=hidden, depth=depth)
+    return G, MLPDiscriminator(in_dim=dim * pack, hidden=hidden, depth=depth)
+
+
+def image_networks(channels: int, image_size: int, *, width: int = 64, z_dim: int = 100, norm: str = "batch",
+                   n_classes: int | None = None):
+    """(G, D) DCGANs for ``channels``-channel ``image_size`` px images; ``norm`` is D's normalisation.
+
+    A WGAN-GP critic takes ``norm="none"``: batch norm makes each sample's score depend on the rest of
+    the batch, while the gradient penalty constrains the gradient of one sample's score alone.
+    """
+    G = DCGANGenerator(z_dim=z_dim, image_size=image_size, channels=channels, width=width, n_classes=n_classes)
+    D = DCGANDiscriminator(image_size=image_size, channels=channels, width=width, norm=norm, n_classes=n_classes)
+    return G, D
+
+
+@torch.no_grad()
+def generate(G: nn.Module, z: torch.Tensor | None = None, *, n: int | None = None, seed: int = 0,
+             y: torch.Tensor | None = None, batch_size: int = 500) -> torch.Tensor:
+    """G(z) as float32 on the CPU, in evaluation mode (batch norm uses its running statistics).
+
+    Without ``z``, ``n`` samples from the fixed noise of ``seed``, so the same call gives the same
+    samples. G's train/eval mode is restored afterwards.
+    """
+    if z is None:
+        if n is None or n < 1:
+            raise ValueError(f"generate needs noise z or a positive number of samples n, got n={n}.")
+        z = sample_z(n, G.z_dim, generator=torch.Generator().manual_seed(seed))
+    was_training = G.training
+    G.eval()
+    device = next(iter(G.parameters()), torch.empty(0)).device
+    try:
+        out = []
+        for start in range(0, len(z), batch_size):
+            zc = z[start:start + batch_size].to(device)
+            out.append((G(zc) if y is None else G(zc, y[start:start + batch_size].to(device))).float().cpu())
+        return torch.cat(out)
+    finally:
+        G.train(was_training)
+
+
+MODEL_CLASSES = {c.__name__: c for c in (MLPGenerator, MLPDiscriminator, MixtureLatentGenerator,
+                                         ParallelLinesGenerator, DCGANGenerator, DCGANDiscriminator)}
 
 
 def describe(model: nn.Module) -> dict:

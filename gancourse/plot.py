@@ -1,16 +1,24 @@
-"""Pictures the notebooks show: toy samples over densities, loss curves, image grids.
+"""Every picture of the course: toy samples over densities, D's surface, loss curves, image grids,
+the optimal discriminator and the parallel lines.
 
-Each function draws on a matplotlib ``Axes`` it is given (or returns an array), so notebooks compose
-figures freely and tests can draw without a screen.
+Each function draws on a matplotlib ``Axes`` (or ``Figure``) it is given, or returns an array, so
+notebooks compose figures freely, :mod:`gancourse.widgets` redraws them under sliders, and tests draw
+without a screen. The ``save_*`` functions write files atomically (a temporary file, then a rename).
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import torch
+from matplotlib import patheffects
+
+from gancourse import theory
 
 
-def _grid(bounds, resolution: int):
+def evaluation_grid(bounds, resolution: int):
+    """(xx, yy, points): a ``resolution``² grid over ``bounds`` ((x0, x1), (y0, y1)); points (R², 2)."""
     (x0, x1), (y0, y1) = bounds
     xs, ys = np.linspace(x0, x1, resolution), np.linspace(y0, y1, resolution)
     xx, yy = np.meshgrid(xs, ys)
@@ -28,15 +36,21 @@ def auto_bounds(*point_sets, margin: float = 0.15):
 
 
 @torch.no_grad()
-def discriminator_surface(D, bounds, resolution: int = 120):
-    """(xx, yy, D(x)) on a grid: D's probability that each point is real (sigmoid of its logit)."""
-    xx, yy, points = _grid(bounds, resolution)
+def surface(D, bounds, resolution: int = 100, probability: bool = False):
+    """(xx, yy, values) of a 2-D discriminator on :func:`evaluation_grid`, in evaluation mode.
+
+    ``probability=True`` gives D(x) = sigmoid(logit), the probability that x is real; otherwise the
+    raw output, which is what a critic's f(x) is (a score, not a probability).
+    """
+    xx, yy, points = evaluation_grid(bounds, resolution)
     was_training = D.training
     D.eval()
-    device = next(D.parameters()).device
-    prob = torch.sigmoid(D(points.to(device))).cpu().numpy().reshape(xx.shape)
-    D.train(was_training)
-    return xx, yy, prob
+    try:
+        values = D(points.to(next(D.parameters()).device)).float().cpu()
+    finally:
+        D.train(was_training)
+    values = torch.sigmoid(values) if probability else values
+    return xx, yy, values.numpy().reshape(xx.shape)
 
 
 def plot_toy(ax, samples=None, dist=None, D=None, bounds=None, resolution: int = 120, title: str | None = None,
@@ -55,12 +69,12 @@ def plot_toy(ax, samples=None, dist=None, D=None, bounds=None, resolution: int =
         else:
             bounds = ((-3, 3), (-3, 3))
     if dist is not None and hasattr(dist, "log_prob"):
-        xx, yy, points = _grid(bounds, resolution)
+        xx, yy, points = evaluation_grid(bounds, resolution)
         with torch.no_grad():
             density = dist.log_prob(points).exp().numpy().reshape(xx.shape)
         ax.contourf(xx, yy, density, levels=20, cmap="Blues")
     if D is not None:
-        xx, yy, prob = discriminator_surface(D, bounds, resolution)
+        xx, yy, prob = surface(D, bounds, resolution, probability=True)
         cs = ax.contour(xx, yy, prob, levels=[0.1, 0.3, 0.5, 0.7, 0.9], cmap="RdYlGn", linewidths=1)
         ax.clabel(cs, fontsize=7)
     if real is not None:
@@ -111,3 +125,126 @@ def show_images(ax, images: torch.Tensor, nrow: int = 8, title: str | None = Non
     if title:
         ax.set_title(title)
     return ax
+
+
+# --- 02: the optimal discriminator of two 1-D densities ---------------------------------------
+
+
+def draw_optimal_discriminator(fig, x, p_data, p_g, D_trained=None, labels=("p_data", "p_g"),
+                               region=None) -> dict:
+    """Left: the two densities. Right: D*(x) = p_data / (p_data + p_g), and a trained D if given.
+
+    ``region`` (lo, hi) is shaded on the right: the interval where D is compared with D*.
+
+    Returns the numbers the picture shows: JS, V(D*, G) and 2 JS - log 4.
+    """
+    x = np.asarray(x)
+    d_star = theory.optimal_discriminator(p_data, p_g)
+    ax_p, ax_d = fig.subplots(1, 2)
+    ax_p.fill_between(x, p_data, alpha=0.4, color="tab:blue", label=labels[0])
+    ax_p.fill_between(x, p_g, alpha=0.4, color="tab:orange", label=labels[1])
+    ax_p.set_xlabel("x")
+    ax_p.set_title("densities")
+    ax_p.legend(loc="upper right")
+    ax_d.plot(x, d_star, color="k", lw=2, label="D*(x)")
+    if D_trained is not None:
+        ax_d.plot(x, D_trained, color="tab:red", lw=1.5, ls="--", label="trained D(x)")
+    ax_d.axhline(0.5, color="grey", lw=0.8, ls=":")
+    if region is not None:
+        ax_d.axvspan(*region, color="grey", alpha=0.12, lw=0, label="compared here")
+    ax_d.set_ylim(-0.03, 1.03)
+    ax_d.set_xlabel("x")
+    ax_d.set_title("optimal discriminator")
+    ax_d.legend(loc="upper right")
+    lo, hi = theory.mass_interval(0.5 * (np.asarray(p_data) + np.asarray(p_g)), x, 0.999)
+    for ax in (ax_p, ax_d):  # the grid may be much wider than where the mass is
+        ax.set_xlim(lo - 0.5, hi + 0.5)
+    js = theory.js_divergence(p_data, p_g, x)
+    return {"js": js, "v_star": theory.optimal_value(p_data, p_g, x), "two_js_minus_log4": 2 * js - theory.LOG4}
+
+
+# --- 03: the parallel lines, JS against W1, discriminator against critic ----------------------
+
+
+def _draw_lines(ax, theta: float) -> None:
+    halo = [patheffects.withStroke(linewidth=7, foreground="white")]  # visible on any background
+    ax.plot([0, 0], [0, 1], color="tab:blue", lw=4, path_effects=halo, label="real: x₁ = 0")
+    ax.plot([theta, theta], [0, 1], color="tab:orange", lw=4, path_effects=halo, label=f"fake: x₁ = θ = {theta:g}")
+
+
+def draw_distance_curves(ax, theta=None, theta_max: float = 2.0, samples=None) -> None:
+    """JS(θ) and W1(θ) for the parallel lines; JS jumps at 0, which the open circle marks.
+
+    ``samples`` is an optional pair (thetas, W1 estimates) drawn as dots on the W1 curve.
+    """
+    thetas = np.linspace(-theta_max, theta_max, 401)
+    ax.plot(thetas, theory.parallel_lines_w1(thetas), color="tab:green", label="W1 = |θ|")
+    if samples is not None:
+        ax.plot(*samples, "o", color="tab:green", mfc="none", label="W1 from samples")
+    for side, label in ((thetas < 0, "JS"), (thetas > 0, None)):
+        ax.plot(thetas[side], theory.parallel_lines_js(thetas[side]), color="tab:purple", label=label)
+    ax.plot([0], [theory.LOG2], "o", color="tab:purple", mfc="white", zorder=3)  # JS(0) is not log 2 ...
+    ax.plot([0], [0], "o", color="tab:purple", zorder=3)  # ... but 0
+    if theta is not None:
+        ax.axvline(theta, color="k", ls="--", lw=1)
+    ax.set_xlabel("θ")
+    ax.legend(loc="upper center")
+
+
+def draw_parallel_lines(fig, result, theta_max: float = 2.0) -> None:
+    """JS and W1 against θ; the BCE discriminator's surface; the GP critic's surface.
+
+    ``result`` is a :class:`gancourse.experiments.LinesResult`.
+    """
+    ax_c, ax_d, ax_f = fig.subplots(1, 3)
+    draw_distance_curves(ax_c, result.theta, theta_max)
+    ax_c.set_title("distance between the lines")
+
+    bounds = ((-theta_max - 0.4, theta_max + 0.4), (-0.4, 1.4))
+    xx, yy, prob = surface(result.D, bounds, probability=True)
+    im = ax_d.pcolormesh(xx, yy, prob, vmin=0, vmax=1, cmap="viridis", shading="auto")
+    fig.colorbar(im, ax=ax_d, shrink=0.8)
+    _draw_lines(ax_d, result.theta)
+    ax_d.set_title(f"BCE D(x): dV/dθ = {result.grad_minimax:.1e}")
+
+    xx, yy, f = surface(result.critic, bounds)
+    with torch.no_grad():
+        f = f - result.critic(torch.tensor([[0.0, 0.5]])).item()  # f = 0 on the real line
+    im = ax_f.pcolormesh(xx, yy, f, cmap="PiYG", shading="auto", vmin=-theta_max - 0.5, vmax=theta_max + 0.5)
+    ax_f.contour(xx, yy, f, levels=np.arange(-4, 4.01, 0.5), colors="k", linewidths=0.5)
+    fig.colorbar(im, ax=ax_f, shrink=0.8)
+    _draw_lines(ax_f, result.theta)
+    ax_f.set_title(f"critic f(x): dW/dθ = {result.grad_critic:+.2f}")
+    for ax in (ax_d, ax_f):
+        ax.set_xlim(*bounds[0])
+        ax.set_ylim(*bounds[1])
+        ax.set_xlabel("x₁")
+    ax_d.legend(loc="lower left", fontsize=7)
+
+
+def save_figure(fig, path, dpi: int = 120) -> None:
+    """Save a matplotlib figure as ``path`` atomically."""
+    from gancourse.checkpoint import atomic_save
+
+    atomic_save(Path(path), lambda tmp: fig.savefig(tmp, dpi=dpi, bbox_inches="tight"))
+
+
+def save_image_grid(images: torch.Tensor, path, nrow: int = 8) -> None:
+    """Save images in [-1, 1] as one PNG grid, atomically; the folder is created."""
+    from torchvision.utils import save_image
+
+    from gancourse.checkpoint import atomic_save
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_save(path, lambda tmp: save_image(images, tmp, nrow=nrow, normalize=True, value_range=(-1, 1),
+                                             pad_value=1.0))
+
+
+def save_toy_picture(path, samples, dist=None, D=None, title: str | None = None) -> None:
+    """Save :func:`plot_toy`'s picture (samples over the density, D's surface) as a PNG, atomically."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(5, 5))
+    plot_toy(fig.add_subplot(), samples, dist=dist, D=D, title=title)
+    save_figure(fig, path)

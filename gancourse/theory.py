@@ -151,13 +151,13 @@ def sample_w1(x_real, x_fake) -> float:
 def generator_loss_grad(d_fake, loss: str) -> np.ndarray:
     """d(generator loss)/d(logit) written in terms of D(G(z)) = sigmoid(l).
 
-    saturating (minimax), loss log(1 - sigmoid(l)):  derivative -sigmoid(l)       = -D
-    non-saturating,       loss -log sigmoid(l):      derivative -(1 - sigmoid(l)) = -(1 - D)
-    The first vanishes where D(G(z)) -> 0, exactly where the generator is worst.
+    minimax,        loss log(1 - sigmoid(l)):  derivative -sigmoid(l)       = -D
+    non-saturating, loss -log sigmoid(l):      derivative -(1 - sigmoid(l)) = -(1 - D)
+    The first vanishes (saturates) where D(G(z)) -> 0, exactly where the generator is worst.
     """
     d_fake = _as_numpy(d_fake)
-    if loss in ("saturating", "minimax"):
+    if loss == "minimax":
         return -d_fake
     if loss == "nonsaturating":
         return -(1.0 - d_fake)
-    raise ValueError(f"unknown generator loss {loss!r}; use 'saturating' or 'nonsaturating'")
+    raise ValueError(f"unknown generator loss {loss!r}; use 'minimax' or 'nonsaturating'")

@@ -4,7 +4,10 @@
 batches; it never builds data itself. Each generator step follows Goodfellow et al.'s Algorithm 1:
 ``n_critic`` discriminator steps (each on a fresh real batch and fresh noise), then one generator step.
 The loss family, gradient penalty and weight clipping turn the same loop into a minimax GAN, a
-non-saturating GAN, a WGAN or a WGAN-GP.
+non-saturating GAN, a WGAN or a WGAN-GP; ``train_g=False`` trains D alone against a fixed generator,
+and ``lr_schedule`` decays both learning rates (torch's schedulers, saved with the run).
+The two phases of a step are :meth:`_Steps.discriminator` and :meth:`_Steps.generator`; this is the
+only place in the package where an optimizer steps.
 
 A run in ``out_dir`` keeps a checkpoint with everything needed to continue bit for bit (step, both
 networks, both optimizers, RNG states, the data iterator's position, config, history, version),
@@ -20,10 +23,12 @@ import math
 import signal
 import threading
 import time
+import warnings
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
 import torch
+from tqdm.auto import tqdm
 
 from gancourse import __version__
 from gancourse.checkpoint import (
@@ -39,12 +44,14 @@ from gancourse.checkpoint import (
     set_rng_state,
 )
 from gancourse.config import resolve_device
-from gancourse.losses import clip_weights_, get_loss_family, gradient_penalty
+from gancourse.losses import clip_weights_, get_loss_family, gradient_penalty, r1_penalty
 from gancourse.models import describe
 
 OPTIMIZERS = ("adam", "rmsprop", "sgd")
+LR_SCHEDULES = ("constant", "cosine", "multistep")
 # Settings that may change when a run is resumed; every other one must match the checkpoint.
-_RESUMABLE_CHANGES = {"steps", "checkpoint_every", "log_every", "device", "bf16", "channels_last", "cpu_threads"}
+_RESUMABLE_CHANGES = {"steps", "checkpoint_every", "log_every", "callback_every", "device", "bf16", "channels_last",
+                      "cpu_threads"}
 # Below this many parameters (G and D together) the CPU trains faster on one thread: splitting tiny
 # matrix products across cores costs more than it saves, and far more when other programs are busy
 # (toy MLPs, 67K parameters: 19 vs 369 ms a step on a loaded 2-core machine). A width-64 DCGAN
@@ -74,12 +81,28 @@ class TrainConfig:
     channels_last: bool = False  # image models: NHWC memory layout (faster convolutions on GPUs)
     conditional: bool = False  # pass labels y to G and D (batches are (x, y) pairs)
     cpu_threads: int | None = None  # None: 1 below SMALL_MODEL_PARAMS on the CPU, else torch's setting
+    train_g: bool = True  # False: D alone against a fixed G (Algorithm 1's inner loop)
+    lr_schedule: str = "constant"  # constant | cosine (to 0 at `steps`) | multistep (× lr_gamma at lr_milestones)
+    lr_milestones: tuple[int, ...] = ()  # multistep: the steps after which both learning rates are multiplied
+    lr_gamma: float = 0.1  # multistep: the factor at each milestone
+    callback_every: int = 100  # steps between calls of train()'s callbacks (and one call at the end)
+
+    @classmethod
+    def make(cls, config: TrainConfig | None, overrides: dict) -> TrainConfig:
+        """``config`` (or the defaults) with ``overrides`` replacing fields, checked."""
+        known = {f.name for f in fields(cls)}
+        unknown = set(overrides) - known
+        if unknown:
+            raise TypeError(f"unknown training setting(s) {sorted(unknown)}; valid: {', '.join(sorted(known))}.")
+        cfg = replace(config or cls(), **overrides)
+        cfg.validate()
+        return cfg
 
     def validate(self) -> None:
         get_loss_family(self.loss)
         if self.optimizer not in OPTIMIZERS:
             raise ValueError(f"unknown optimizer {self.optimizer!r}; choose one of {', '.join(OPTIMIZERS)}.")
-        for name in ("steps", "n_critic", "pack", "log_every"):
+        for name in ("steps", "n_critic", "pack", "log_every", "callback_every"):
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}.")
@@ -95,6 +118,12 @@ class TrainConfig:
             raise ValueError(f"learning rates must be positive, got lr_g={self.lr_g}, lr_d={self.lr_d}.")
         if self.cpu_threads is not None and self.cpu_threads < 1:
             raise ValueError(f"cpu_threads must be a positive integer or None, got {self.cpu_threads}.")
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise ValueError(f"unknown lr_schedule {self.lr_schedule!r}; choose one of {', '.join(LR_SCHEDULES)}.")
+        if self.lr_schedule == "multistep" and not self.lr_milestones:
+            raise ValueError("lr_schedule='multistep' needs lr_milestones, the steps after which the rates drop.")
+        if not 0 < self.lr_gamma <= 1:
+            raise ValueError(f"lr_gamma must be in (0, 1], got {self.lr_gamma}.")
         if self.pack > 1 and self.conditional:
             raise ValueError("packing (pack > 1) and conditional training cannot be combined.")
 
@@ -162,7 +191,9 @@ class _Batches:
             batch = next(self.it)
         except StopIteration:  # a finite iterable such as a DataLoader: start its next epoch
             if self.it is self.source:
-                raise ValueError("the data iterator ran out; pass an endless one (TensorBatches, ToyBatches).") from None
+                raise ValueError(
+                    "the data iterator ran out; pass an endless one (TensorBatches, ToyBatches)."
+                ) from None
             self.it = iter(self.source)
             batch = next(self.it)
         if isinstance(batch, (tuple, list)):
@@ -208,9 +239,169 @@ def _pack(x: torch.Tensor, pack: int) -> torch.Tensor:
     return x.reshape(x.shape[0] // pack, pack * x.shape[1], *x.shape[2:])
 
 
+class _Losses:
+    """Per-step losses kept on the device and copied to the host in one transfer every ``log_every`` steps."""
+
+    def __init__(self, history: History, cfg: TrainConfig):
+        self.history, self.cfg = history, cfg
+        self.pending: list[tuple[int, float, dict[str, torch.Tensor]]] = []
+
+    def add(self, step: int, seconds: float, values: dict[str, torch.Tensor]) -> None:
+        self.pending.append((step, seconds, values))
+
+    def flush(self) -> None:
+        """Append pending losses to the history; stop on the first non-finite one."""
+        if not self.pending:
+            return
+        names = list(self.pending[0][2])
+        rows = torch.stack([torch.stack([v[n].float() for n in names]) for _, _, v in self.pending]).cpu().tolist()
+        pending, self.pending = self.pending, []
+        h = self.history
+        for (step, seconds, _), row in zip(pending, rows, strict=True):
+            for name, value in zip(names, row, strict=True):
+                if not math.isfinite(value):
+                    raise NonFiniteLossError(self._hint(step, name, value))
+            h.step.append(step)
+            h.seconds.append(seconds)
+            for name, value in zip(names, row, strict=True):
+                if name in ("d_loss", "g_loss"):
+                    getattr(h, name).append(value)
+                else:
+                    h.extra.setdefault(name, []).append(value)
+
+    def _hint(self, step: int, name: str, value: float) -> str:
+        cfg = self.cfg
+        return (f"step {step}: {name} = {value}. Training stopped; the last good checkpoint (if any) is kept. "
+                f"Try a smaller learning rate (lr_d={cfg.lr_d}, lr_g={cfg.lr_g})"
+                + (f", or check the gradient penalty (gp_weight={cfg.gp_weight})" if cfg.gp_weight else "")
+                + ", and look at the data's range.")
+
+
+class _Steps:
+    """The two phases of one training step, as in Algorithm 1: ``n_critic`` × :meth:`discriminator`, then
+    :meth:`generator`. Holds what both phases need: the networks, optimizers, losses and device settings."""
+
+    def __init__(self, G, D, opt_d, opt_g, cfg: TrainConfig, device: torch.device):
+        self.G, self.D, self.opt_d, self.opt_g, self.cfg, self.device = G, D, opt_d, opt_g, cfg, device
+        self.d_loss_fn, self.g_loss_fn = get_loss_family(cfg.loss)
+        self.bf16 = cfg.bf16 and device.type == "cuda"
+
+    def autocast(self):
+        return torch.autocast("cuda", dtype=torch.bfloat16) if self.bf16 else contextlib.nullcontext()
+
+    def judge(self, x, y):
+        """D's logits for a batch; packed (PacGAN) when ``pack > 1``."""
+        x = _pack(x, self.cfg.pack)
+        return self.D(x) if y is None else self.D(x, y)
+
+    def real_batch(self, batches):
+        x, y = batches.next()
+        x = x.to(self.device, non_blocking=True)
+        if self.cfg.channels_last and x.dim() == 4:
+            x = x.contiguous(memory_format=torch.channels_last)
+        if not self.cfg.conditional:
+            return x, None
+        if y is None:
+            raise ValueError("conditional=True needs batches of (x, y) pairs with labels y.")
+        return x, y.to(self.device)
+
+    def discriminator(self, x_real, y, keep_fakes: bool):
+        """One update of D on a real batch and fresh fakes; returns (x_fake, d_loss, logged values).
+
+        With ``keep_fakes`` the fakes keep their graph, so the generator step can reuse them (as in
+        pytorch/examples' DCGAN: one generator forward pass per step instead of two).
+        """
+        cfg = self.cfg
+        z = torch.randn(x_real.shape[0], self.G.z_dim, device=self.device)
+        with self.autocast(), (contextlib.nullcontext() if keep_fakes else torch.no_grad()):
+            x_fake = self.G(z) if y is None else self.G(z, y)
+        with self.autocast():
+            real_logits, fake_logits = self.judge(x_real, y), self.judge(x_fake.detach(), y)
+            d_loss = self.d_loss_fn(real_logits.float(), fake_logits.float())
+        logged = {"real_score": real_logits.detach().float().mean(), "fake_score": fake_logits.detach().float().mean()}
+        if cfg.loss == "wasserstein":
+            logged["w_estimate"] = logged["real_score"] - logged["fake_score"]
+        if cfg.gp_weight or cfg.r1_weight:
+            packed_real = _pack(x_real, cfg.pack)
+            with self.autocast():
+                if cfg.gp_weight:
+                    logged["gp"] = gradient_penalty(self.D, packed_real, _pack(x_fake, cfg.pack), y)
+                    d_loss = d_loss + cfg.gp_weight * logged["gp"]
+                if cfg.r1_weight:
+                    logged["r1"] = r1_penalty(self.D, packed_real, y)
+                    d_loss = d_loss + 0.5 * cfg.r1_weight * logged["r1"]
+        self.opt_d.zero_grad(set_to_none=True)
+        d_loss.backward()
+        self.opt_d.step()
+        if cfg.clip_value is not None:
+            clip_weights_(self.D, cfg.clip_value)
+        logged["fake_logits"] = fake_logits  # for the generator's loss when G is not trained
+        return x_fake, d_loss, logged
+
+    def generator(self, x_fake, y) -> torch.Tensor:
+        """One update of G on the last critic step's fakes; D's weights need no gradient here."""
+        self.D.requires_grad_(False)
+        try:
+            with self.autocast():
+                g_loss = self.g_loss_fn(self.judge(x_fake, y).float())
+            self.opt_g.zero_grad(set_to_none=True)
+            g_loss.backward()
+            self.opt_g.step()
+        finally:
+            self.D.requires_grad_(True)
+        return g_loss
+
+    def step(self, batches) -> dict[str, torch.Tensor]:
+        """One generator step (or, with ``train_g=False``, ``n_critic`` discriminator steps alone)."""
+        for k in range(self.cfg.n_critic):
+            x_real, y = self.real_batch(batches)
+            last = k == self.cfg.n_critic - 1 and self.cfg.train_g
+            x_fake, d_loss, logged = self.discriminator(x_real, y, keep_fakes=last)
+        fake_logits = logged.pop("fake_logits")
+        if self.cfg.train_g:
+            g_loss = self.generator(x_fake, y)
+        else:  # G is fixed: report its loss against D as it stood, without a step
+            g_loss = self.g_loss_fn(fake_logits.detach().float())
+        return {"d_loss": d_loss.detach(), "g_loss": g_loss.detach(), **{k: v.detach() for k, v in logged.items()}}
+
+
+def _make_schedule(opt, cfg: TrainConfig):
+    if opt is None or cfg.lr_schedule == "constant":
+        return None
+    if cfg.lr_schedule == "cosine":
+        return torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg.steps)
+    return torch.optim.lr_scheduler.MultiStepLR(opt, milestones=list(cfg.lr_milestones), gamma=cfg.lr_gamma)
+
+
+def _cpu_threads(cfg: TrainConfig, device: torch.device, G, D) -> int | None:
+    """Threads to train on: ``cpu_threads``, else one for small networks on the CPU, else torch's setting."""
+    if device.type != "cpu":
+        return None
+    n_params = sum(p.numel() for m in (G, D) for p in m.parameters())
+    return cfg.cpu_threads or (1 if n_params < SMALL_MODEL_PARAMS else None)
+
+
+def _open_run(out, cfg: TrainConfig, resume: bool, overwrite: bool):
+    """Check the run folder; the checkpoint to continue from when ``resume``, else None."""
+    if out is None:
+        if resume:
+            raise ValueError("resume=True needs the out_dir of the run to continue.")
+        return None
+    ckpt = None
+    if resume:
+        ckpt = load_checkpoint(out / CHECKPOINT)
+        _check_same_run(ckpt["config"], cfg, out / CHECKPOINT)
+    elif (out / CHECKPOINT).exists() and not overwrite:
+        raise FileExistsError(
+            f"{out} already holds a run ({CHECKPOINT}); continue it with resume=True (--resume), "
+            f"replace it with overwrite=True, or choose another folder."
+        )
+    check_writable(out)
+    return ckpt
+
+
 def train(G, D, data, config: TrainConfig | None = None, *, out_dir=None, resume: bool = False,
-          overwrite: bool = False, callbacks=(), callback_every: int = 100, progress: bool = True,
-          **overrides) -> History:
+          overwrite: bool = False, callbacks=(), progress: bool = True, **overrides) -> History:
     """Train ``G`` against ``D`` on batches from ``data``; return the :class:`History`.
 
     ``config`` is a :class:`TrainConfig`; keyword ``overrides`` replace its fields
@@ -219,206 +410,92 @@ def train(G, D, data, config: TrainConfig | None = None, *, out_dir=None, resume
     With ``out_dir``, checkpoints, ``history.json`` and ``config.json`` are written there; an existing
     run is never overwritten unless ``overwrite=True``, and ``resume=True`` continues it exactly.
     """
-    known = {f.name for f in fields(TrainConfig)}
-    unknown = set(overrides) - known
-    if unknown:
-        raise TypeError(f"unknown training setting(s) {sorted(unknown)}; valid: {', '.join(sorted(known))}.")
-    cfg = replace(config or TrainConfig(), **overrides)
-    cfg.validate()
-    if callback_every < 1:
-        raise ValueError(f"callback_every must be a positive integer, got {callback_every}.")
-    d_loss_fn, g_loss_fn = get_loss_family(cfg.loss)
-
+    cfg = TrainConfig.make(config, overrides)
     out = Path(out_dir) if out_dir is not None else None
-    if resume and out is None:
-        raise ValueError("resume=True needs the out_dir of the run to continue.")
-    ckpt = None
-    if out is not None:
-        if resume:
-            ckpt = load_checkpoint(out / CHECKPOINT)
-            _check_same_run(ckpt["config"], cfg, out / CHECKPOINT)
-        elif (out / CHECKPOINT).exists() and not overwrite:
-            raise FileExistsError(
-                f"{out} already holds a run ({CHECKPOINT}); continue it with resume=True (--resume), "
-                f"replace it with overwrite=True, or choose another folder."
-            )
-        check_writable(out)
-
+    ckpt = _open_run(out, cfg, resume, overwrite)
     device = resolve_device(cfg.device)
-    use_bf16 = cfg.bf16 and device.type == "cuda"
-    if cfg.bf16 and not use_bf16:
-        import warnings
-
+    if cfg.bf16 and device.type != "cuda":
         warnings.warn(f"bf16 autocast is for CUDA GPUs; training in float32 on {device.type}.", stacklevel=2)
-    if device.type == "cuda":
-        torch.backends.cudnn.benchmark = True  # fixed shapes: let cuDNN pick the fastest kernels
     for model in (G, D):
         model.to(device)
         if cfg.channels_last:
             model.to(memory_format=torch.channels_last)
-    opt_g = _make_optimizer(G.parameters(), cfg.lr_g, cfg)
     opt_d = _make_optimizer(D.parameters(), cfg.lr_d, cfg)
+    opt_g = _make_optimizer(G.parameters(), cfg.lr_g, cfg) if cfg.train_g else None
+    sched_d, sched_g = _make_schedule(opt_d, cfg), _make_schedule(opt_g, cfg)
+    stateful = {"opt_d": opt_d, "opt_g": opt_g, "sched_d": sched_d, "sched_g": sched_g}
     batches = _Batches(data)
-
     if ckpt is not None:
         load_checkpoint(out / CHECKPOINT, G, D)
-        opt_g.load_state_dict(ckpt["opt_g"])
-        opt_d.load_state_dict(ckpt["opt_d"])
+        for name, obj in stateful.items():
+            if obj is not None and ckpt.get(name) is not None:
+                obj.load_state_dict(ckpt[name])
         set_rng_state(ckpt["rng"])
         batches.load_state_dict(ckpt["data"])
-        history = History.from_dict(ckpt["history"])
+        history, start = History.from_dict(ckpt["history"]), int(ckpt["step"])
         history.interrupted = False
-        start = int(ckpt["step"])
     else:
         torch.manual_seed(cfg.seed)
-        history = History()
-        start = 0
+        history, start = History(), 0
     if out is not None:
         atomic_write(out / CONFIG, json.dumps(asdict(cfg), indent=2).encode())
 
     def save(step: int) -> None:
         atomic_write(out / CHECKPOINT, obj={
-            "format": FORMAT, "version": __version__, "step": step,
-            "G": G.state_dict(), "D": D.state_dict(),
-            "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(),
-            "rng": rng_state(), "data": batches.state_dict(),
-            "config": asdict(cfg), "history": history.to_dict(),
-            "models": {"G": describe(G), "D": describe(D)},
+            "format": FORMAT, "version": __version__, "step": step, "G": G.state_dict(), "D": D.state_dict(),
+            **{name: (obj.state_dict() if obj is not None else None) for name, obj in stateful.items()},
+            "rng": rng_state(), "data": batches.state_dict(), "config": asdict(cfg),
+            "history": history.to_dict(), "models": {"G": describe(G), "D": describe(D)},
         })
         history.save(out / HISTORY)
 
-    pending: list[tuple[int, float, dict[str, torch.Tensor]]] = []
+    steps, losses = _Steps(G, D, opt_d, opt_g, cfg, device), _Losses(history, cfg)
     t0 = time.perf_counter() - (history.seconds[-1] if history.seconds else 0.0)
-
-    def flush() -> None:
-        """Copy pending losses to the host in one transfer and stop on the first non-finite one."""
-        if not pending:
-            return
-        names = list(pending[0][2])
-        values = torch.stack([torch.stack([v[n].float() for n in names]) for _, _, v in pending]).cpu()
-        for (step, seconds, _), row in zip(pending, values.tolist()):
-            for name, value in zip(names, row):
-                if not math.isfinite(value):
-                    pending.clear()
-                    raise NonFiniteLossError(
-                        f"step {step}: {name} = {value}. Training stopped; the last good checkpoint (if any) "
-                        f"is kept. Try a smaller learning rate (lr_d={cfg.lr_d}, lr_g={cfg.lr_g})"
-                        + (f", or check the gradient penalty (gp_weight={cfg.gp_weight})" if cfg.gp_weight else "")
-                        + ", and look at the data's range."
-                    )
-            history.step.append(step)
-            history.seconds.append(seconds)
-            history.d_loss.append(row[names.index("d_loss")])
-            history.g_loss.append(row[names.index("g_loss")])
-            for name, value in zip(names, row):
-                if name not in ("d_loss", "g_loss"):
-                    history.extra.setdefault(name, []).append(value)
-        pending.clear()
-
-    def autocast():
-        return torch.autocast("cuda", dtype=torch.bfloat16) if use_bf16 else contextlib.nullcontext()
-
-    def prepare(x):
-        x = x.to(device, non_blocking=True)
-        if cfg.channels_last and x.dim() == 4:
-            x = x.contiguous(memory_format=torch.channels_last)
-        return x
-
-    threads_before = torch.get_num_threads()
-    if device.type == "cpu":
-        n_params = sum(p.numel() for m in (G, D) for p in m.parameters())
-        threads = cfg.cpu_threads or (1 if n_params < SMALL_MODEL_PARAMS else None)
-        if threads:
-            torch.set_num_threads(threads)
-
-    from tqdm.auto import tqdm
-
-    bar = tqdm(total=cfg.steps, initial=start, disable=not progress, desc=f"{cfg.loss} GAN",
-               unit="step", mininterval=1.0, dynamic_ncols=True)
-    G.train()
+    threads_before, cudnn_before = torch.get_num_threads(), torch.backends.cudnn.benchmark
+    if threads := _cpu_threads(cfg, device, G, D):
+        torch.set_num_threads(threads)
+    torch.backends.cudnn.benchmark = cudnn_before or device.type == "cuda"  # fixed shapes: cuDNN picks kernels
+    g_was_training = G.training
+    G.train(cfg.train_g)  # a fixed generator samples as at test time
     D.train()
+    bar = tqdm(total=cfg.steps, initial=start, disable=not progress, desc=f"{cfg.loss} GAN", unit="step",
+               mininterval=1.0, dynamic_ncols=True)
     step = start
     try:
         with _StopRequest() as stop:
             while step < cfg.steps and not stop.requested:
-                for k in range(cfg.n_critic):
-                    x_real, y = batches.next()
-                    x_real = prepare(x_real)
-                    y = y.to(device) if (cfg.conditional and y is not None) else None
-                    if cfg.conditional and y is None:
-                        raise ValueError("conditional=True needs batches of (x, y) pairs with labels y.")
-                    z = torch.randn(x_real.shape[0], G.z_dim, device=device)
-                    last = k == cfg.n_critic - 1
-                    # The last critic step's fakes are reused for the generator step, as in
-                    # pytorch/examples' DCGAN: one generator forward pass per step instead of two.
-                    with autocast(), (contextlib.nullcontext() if last else torch.no_grad()):
-                        x_fake = G(z, y) if y is not None else G(z)
-                    with autocast():
-                        real_logits = D(_pack(x_real, cfg.pack), y) if y is not None else D(_pack(x_real, cfg.pack))
-                        fake_d = _pack(x_fake.detach(), cfg.pack)
-                        fake_logits = D(fake_d, y) if y is not None else D(fake_d)
-                        d_loss = d_loss_fn(real_logits.float(), fake_logits.float())
-                    logged = {"real_score": real_logits.detach().float().mean(),
-                              "fake_score": fake_logits.detach().float().mean()}
-                    if cfg.loss == "wasserstein":
-                        logged["w_estimate"] = logged["real_score"] - logged["fake_score"]
-                    if cfg.gp_weight:
-                        with autocast():
-                            gp = gradient_penalty(D, _pack(x_real, cfg.pack), fake_d, y)
-                        d_loss = d_loss + cfg.gp_weight * gp
-                        logged["gp"] = gp.detach()
-                    if cfg.r1_weight:
-                        x_r = _pack(x_real, cfg.pack)
-                        with autocast():
-                            # α·x + (1-α)·x = x: the penalty with target 0 is E‖∇D(x_real)‖², i.e. R1
-                            r1 = gradient_penalty(D, x_r, x_r, y, target=0.0)
-                        d_loss = d_loss + 0.5 * cfg.r1_weight * r1
-                        logged["r1"] = r1.detach()
-                    opt_d.zero_grad(set_to_none=True)
-                    d_loss.backward()
-                    opt_d.step()
-                    if cfg.clip_value is not None:
-                        clip_weights_(D, cfg.clip_value)
-
-                # Generator step: D's weights need no gradient here, which saves a third of its backward.
-                D.requires_grad_(False)
-                with autocast():
-                    fake_g = _pack(x_fake, cfg.pack)
-                    g_loss = g_loss_fn((D(fake_g, y) if y is not None else D(fake_g)).float())
-                opt_g.zero_grad(set_to_none=True)
-                g_loss.backward()
-                opt_g.step()
-                D.requires_grad_(True)
-
+                values = steps.step(batches)
+                for schedule in (sched_d, sched_g):
+                    if schedule is not None:
+                        schedule.step()
                 step += 1
-                pending.append((step, time.perf_counter() - t0,
-                                {"d_loss": d_loss.detach(), "g_loss": g_loss.detach(), **logged}))
+                losses.add(step, time.perf_counter() - t0, values)
                 bar.update(1)
                 at_end = step == cfg.steps
                 if step % cfg.log_every == 0 or at_end:
-                    flush()
+                    losses.flush()
                     bar.set_postfix(d_loss=f"{history.d_loss[-1]:.3f}", g_loss=f"{history.g_loss[-1]:.3f}",
                                     refresh=False)
-                if callbacks and (step % callback_every == 0 or at_end):
-                    flush()
+                if callbacks and (step % cfg.callback_every == 0 or at_end):
+                    losses.flush()
                     for fn in callbacks:
                         fn(step, G, D, history)
                 if out is not None and (at_end or (cfg.checkpoint_every and step % cfg.checkpoint_every == 0)):
-                    flush()
+                    losses.flush()
                     save(step)
             if stop.requested and step < cfg.steps:
-                flush()
+                losses.flush()
                 history.interrupted = True
-                where = ""
+                where = f" Checkpoint saved in {out}; resume=True continues from here." if out is not None else ""
                 if out is not None:
                     save(step)
-                    where = f" Checkpoint saved in {out}; resume=True continues from here."
                 print(f"Stopped by Ctrl-C after step {step} of {cfg.steps}.{where}")
     finally:
         bar.close()
         torch.set_num_threads(threads_before)
-        G.requires_grad_(True)
-        D.requires_grad_(True)
+        torch.backends.cudnn.benchmark = cudnn_before
+        if not cfg.train_g:
+            G.train(g_was_training)
     return history
 
 

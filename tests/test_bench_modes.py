@@ -5,17 +5,14 @@ import pytest
 from gancourse.bench.modes import (
     TARGET,
     ToySetup,
-    build_networks,
     format_table,
-    get_method,
     meets_target,
     run_benchmark,
     summarise,
     train_on_mixture,
 )
 from gancourse.cli import main
-from gancourse.collapse import MixtureLatentGenerator
-from gancourse.models import MLPGenerator
+from gancourse.models import MixtureLatentGenerator, MLPGenerator
 
 
 def _row(seed, modes=25, hq=0.98, kl=0.01, seconds=10.0, method="m", mixture="grid25"):
@@ -23,20 +20,12 @@ def _row(seed, modes=25, hq=0.98, kl=0.01, seconds=10.0, method="m", mixture="gr
             "high_quality": hq, "reverse_kl": kl, "seconds": seconds}
 
 
-def test_phases_add_up_to_the_steps():
-    assert ToySetup(steps=3000).phases() == [(2000, 1.0), (1000, 0.1)]
-    for steps in (1, 2, 7, 10):
-        assert sum(n for n, _ in ToySetup(steps=steps).phases()) == steps
-
-
-def test_networks_follow_the_method():
-    setup = ToySetup()
-    G, D = build_networks(get_method("pacgan4"), 2, setup)
-    assert isinstance(G, MLPGenerator) and D.in_dim == 8
-    G, D = build_networks(get_method("r1-mixture"), 2, setup)
-    assert isinstance(G, MixtureLatentGenerator) and D.in_dim == 2
-    with pytest.raises(ValueError, match="vanilla"):
-        get_method("unrolled")
+def test_the_shared_schedule_replaces_the_recipes_learning_rates():
+    settings = ToySetup(steps=3000).train_settings("wgan-gp")  # the recipe's own lr is 1e-4
+    assert (settings["lr_g"], settings["lr_d"]) == (1e-3, 1e-3)
+    assert settings["lr_schedule"] == "multistep" and settings["lr_milestones"] == (2000,)
+    assert ToySetup(steps=3000).train_settings("minimax-sgd")["lr_d"] == pytest.approx(2e-2)
+    assert ToySetup(steps=1).train_settings("minimax")["lr_milestones"] == (1,)
 
 
 def test_summary_is_mean_and_sample_std_over_seeds():
@@ -70,33 +59,39 @@ def test_run_benchmark_makes_one_record_per_method_and_mixture():
         calls.append((method, mixture, seed))
         return FakeRun(method, mixture, seed)
 
-    records = run_benchmark(["vanilla", "pacgan4"], ["ring8"], seeds=3, log=lines.append, runner=runner)
+    records = run_benchmark(["minimax", "pacgan4"], ["ring8"], seeds=3, log=lines.append, runner=runner)
     assert len(calls) == 6 and len(lines) == 6
-    assert [(r["method"], r["mixture"]) for r in records] == [("vanilla", "ring8"), ("pacgan4", "ring8")]
+    assert [(r["method"], r["mixture"]) for r in records] == [("minimax", "ring8"), ("pacgan4", "ring8")]
     assert all(r["meets_target"] for r in records)
     table = format_table(records)
     assert "pacgan4" in table and table.count("  *") == 2
     assert "*" not in format_table(records, target=False)
 
 
-def test_a_short_run_counts_steps_over_both_phases():
+def test_one_train_call_covers_the_whole_run():
     seen = []
     run = train_on_mixture("r1-mixture", "ring8", steps=6, batch_size=32, hidden=16, depth=1,
-                           callbacks=[lambda step, G, D, h: seen.append(step)], callback_every=2)
-    assert run.history.step == [1, 2, 3, 4, 5, 6]
+                           callbacks=[lambda step, G, D, history: seen.append(step)], callback_every=2)
+    assert run.history.step == [1, 2, 3, 4, 5, 6]  # one history, no per-phase offsets
     assert seen == [2, 4, 6]
     assert len(run.history["r1"]) == 6
+    assert isinstance(run.G, MixtureLatentGenerator) and run.D.in_dim == 2
     assert run.report.n_samples == 2500 and run.report.n_modes == 8
     assert run.samples(10).shape == (10, 2)
+    assert run.method == "r1-mixture" and run.mixture == "ring8"
+    packed = train_on_mixture("pacgan4", "ring8", steps=2, batch_size=32, hidden=16, depth=1)
+    assert isinstance(packed.G, MLPGenerator) and packed.D.in_dim == 8
     with pytest.raises(ValueError, match="ring8"):
-        train_on_mixture("vanilla", "swiss_roll")
+        train_on_mixture("minimax", "swiss_roll")
+    with pytest.raises(ValueError, match="unknown recipe"):
+        train_on_mixture("unrolled", "ring8")
 
 
 def test_command_prints_a_table_and_json(capsys):
-    assert main(["bench", "modes", "--seeds", "1", "--steps", "3", "--methods", "vanilla", "--mixtures", "ring8",
+    assert main(["bench", "modes", "--seeds", "1", "--steps", "3", "--methods", "minimax", "--mixtures", "ring8",
                  "--json", "--quiet", "--threads", "1"]) == 0
     captured = capsys.readouterr()
     doc = json.loads(captured.out)
-    assert doc["records"][0]["method"] == "vanilla" and doc["setup"]["steps"] == 3
+    assert doc["records"][0]["method"] == "minimax" and doc["setup"]["steps"] == 3
     assert "reverse KL" in captured.err and "wall time" in captured.err
     assert main(["bench", "modes", "--seeds", "0"]) == 2

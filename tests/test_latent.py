@@ -9,7 +9,6 @@ from gancourse.latent import (
     jitter,
     latent_arithmetic,
     lerp,
-    nearest_labels,
     slerp,
     typical_norm,
 )
@@ -82,15 +81,12 @@ def test_mean_of_k_normal_vectors_shrinks_like_one_over_sqrt_k():
     assert abs(mean_norm - math.sqrt(100 / 16)) < 0.1
 
 
-def test_jitter_and_nearest_labels_and_groups():
+def test_jitter_and_groups():
     z = torch.zeros(4)
     near = jitter(z, n=1000, std=0.5, generator=torch.Generator().manual_seed(0))
     assert near.shape == (1000, 4)
     assert abs(near.std().item() - 0.5) < 0.03
-    reference = torch.tensor([[0.0, 0.0], [10.0, 10.0]])
-    labels = nearest_labels(torch.tensor([[1.0, -1.0], [9.0, 8.0], [6.0, 6.0]]), reference,
-                            torch.tensor([3, 7]))  # fmt: skip
-    assert labels.tolist() == [3, 7, 7]
+    labels = torch.tensor([3, 7, 7])
     zs = torch.arange(6.0).reshape(3, 2)
     torch.testing.assert_close(group_latents(zs, labels, 7), zs[1:])
     with pytest.raises(ValueError, match="label 5"):

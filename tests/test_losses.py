@@ -5,7 +5,7 @@ import torch
 from torch.testing import assert_close
 
 from gancourse import losses
-from gancourse.models import DCGANDiscriminator, MLPDiscriminator
+from gancourse.models import MLPDiscriminator
 
 
 def test_bce_at_chance_is_2_log_2():
@@ -13,23 +13,28 @@ def test_bce_at_chance_is_2_log_2():
     assert_close(losses.d_bce(zero, zero), torch.tensor(2 * math.log(2)))
 
 
-def test_closed_forms():
+def test_bce_losses_match_the_textbooks_sigmoid_form():
     real, fake = torch.tensor([2.0, -1.0]), torch.tensor([0.5, -3.0])
     sig = torch.sigmoid
     assert_close(losses.d_bce(real, fake), -(sig(real).log().mean() + (1 - sig(fake)).log().mean()))
-    assert_close(losses.g_saturating(fake), (1 - sig(fake)).log().mean())
+    assert_close(losses.g_minimax(fake), (1 - sig(fake)).log().mean())
     assert_close(losses.g_nonsaturating(fake), -sig(fake).log().mean())
-    assert_close(losses.d_wasserstein(real, fake), fake.mean() - real.mean())
-    assert_close(losses.g_wasserstein(fake), -fake.mean())
-    assert_close(losses.d_hinge(real, fake), torch.tensor(((0.0 + 2.0) / 2) + ((1.5 + 0.0) / 2)))
-    assert_close(losses.g_hinge(fake), -fake.mean())
-    assert_close(losses.d_least_squares(real, fake), 0.5 * ((real - 1) ** 2).mean() + 0.5 * (fake**2).mean())
-    assert_close(losses.g_least_squares(fake), 0.5 * ((fake - 1) ** 2).mean())
+
+
+def test_other_losses_at_hand_computed_values():
+    # real logits (2, -1), fake logits (0.5, -3): means 0.5 and -1.25
+    real, fake = torch.tensor([2.0, -1.0]), torch.tensor([0.5, -3.0])
+    assert_close(losses.d_wasserstein(real, fake), torch.tensor(-1.75))  # -(0.5 - (-1.25))
+    assert_close(losses.g_wasserstein(fake), torch.tensor(1.25))
+    assert_close(losses.d_hinge(real, fake), torch.tensor(1.75))  # mean(0, 2) + mean(1.5, 0)
+    assert_close(losses.g_hinge(fake), torch.tensor(1.25))
+    assert_close(losses.d_least_squares(real, fake), torch.tensor(3.5625))  # ½ mean(1, 4) + ½ mean(0.25, 9)
+    assert_close(losses.g_least_squares(fake), torch.tensor(4.0625))  # ½ mean(0.25, 16)
 
 
 def test_losses_stay_finite_for_huge_logits():
     big = torch.tensor([-200.0, 200.0])
-    for fn in (losses.g_saturating, losses.g_nonsaturating):
+    for fn in (losses.g_minimax, losses.g_nonsaturating):
         assert torch.isfinite(fn(big))
     assert torch.isfinite(losses.d_bce(big, big))
 
@@ -40,9 +45,9 @@ def _logit_grad(fn, logit):
     return x.grad.item()
 
 
-def test_saturating_gradient_vanishes_where_nonsaturating_does_not():
+def test_minimax_gradient_vanishes_where_nonsaturating_does_not():
     # D(G(z)) = sigmoid(-10) ≈ 4.5e-5: G is easily spotted
-    sat = _logit_grad(losses.g_saturating, -10.0)
+    sat = _logit_grad(losses.g_minimax, -10.0)
     ns = _logit_grad(losses.g_nonsaturating, -10.0)
     assert abs(sat) < 1e-4  # -σ(ℓ)
     assert abs(ns + 1) < 1e-4  # σ(ℓ) - 1 ≈ -1
@@ -51,8 +56,8 @@ def test_saturating_gradient_vanishes_where_nonsaturating_does_not():
 
 def test_minimax_and_nonsaturating_differ():
     fake = torch.tensor([-2.0, 0.3])
-    assert not torch.allclose(losses.g_saturating(fake), losses.g_nonsaturating(fake))
-    assert losses.LOSS_FAMILIES["minimax"][1] is losses.g_saturating
+    assert not torch.allclose(losses.g_minimax(fake), losses.g_nonsaturating(fake))
+    assert losses.LOSS_FAMILIES["minimax"][1] is losses.g_minimax
     assert losses.LOSS_FAMILIES["nonsaturating"][1] is losses.g_nonsaturating
 
 
@@ -83,10 +88,41 @@ def test_gradient_penalty_backpropagates_into_D():
     assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in D.parameters())
 
 
-def test_gradient_penalty_on_image_critic():
-    D = DCGANDiscriminator(image_size=28, channels=1, width=8, norm="layer")
-    gp = losses.gradient_penalty(D, torch.randn(4, 1, 28, 28), torch.randn(4, 1, 28, 28))
-    assert gp.dim() == 0 and gp >= 0
+class _Square(torch.nn.Module):
+    """f(x) = ‖x‖²: ∇f(x) = 2x, so the gradient norm is 2‖x‖ and depends on where it is taken."""
+
+    def forward(self, x):
+        return x.flatten(1).pow(2).sum(1)
+
+
+def test_gradient_penalty_is_taken_between_real_and_fake():
+    # real at 0, fake at (1, 1, 1, 1): x̂ = (1 - α)·1, so ‖∇f(x̂)‖ = 2‖x̂‖ = 4(1 - α) with α ~ U(0, 1)
+    torch.manual_seed(0)
+    gp = losses.gradient_penalty(_Square(), torch.zeros(20_000, 4), torch.ones(20_000, 4))
+    # E[(4u - 1)²] for u ~ U(0, 1) = 16/3 - 4 + 1 = 7/3; taken at x_real alone it would be 1, at x_fake alone 9
+    assert_close(gp, torch.tensor(7 / 3), atol=0.05, rtol=0)
+
+
+def test_interpolates_lie_on_the_segments():
+    gen = torch.Generator().manual_seed(0)
+    x_real, x_fake = torch.zeros(500, 2), torch.ones(500, 2)
+    x_hat = losses.interpolates(x_real, x_fake, gen)
+    assert_close(x_hat[:, 0], x_hat[:, 1])  # one α per sample: on the diagonal between (0, 0) and (1, 1)
+    assert 0 <= x_hat.min() and x_hat.max() <= 1
+    assert abs(x_hat.mean().item() - 0.5) < 0.05  # α is uniform
+    assert_close(losses.interpolates(x_real, x_fake, torch.Generator().manual_seed(0)), x_hat)  # seeded
+    with pytest.raises(ValueError, match="differ in shape"):
+        losses.interpolates(torch.zeros(3, 2), torch.zeros(4, 2))
+
+
+def test_r1_penalty_closed_forms():
+    w = torch.tensor([3.0, 4.0])
+    assert_close(losses.r1_penalty(_Linear(w), torch.randn(10, 2)), torch.tensor(25.0))  # ‖w‖²
+    x = torch.tensor([[1.0, 0.0], [0.0, 2.0]])
+    assert_close(losses.r1_penalty(_Square(), x), torch.tensor(10.0))  # mean of ‖2x‖² = (4 + 16) / 2
+    D = MLPDiscriminator()
+    losses.r1_penalty(D, torch.randn(8, 2)).backward()  # trainable: the graph is kept
+    assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in D.parameters())
 
 
 def test_gradient_penalty_shape_mismatch():

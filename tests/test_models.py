@@ -1,14 +1,23 @@
 import pytest
 import torch
+from torch.testing import assert_close
 
+from gancourse.data.toy import Gaussian
 from gancourse.models import (
+    MODEL_CLASSES,
     DCGANDiscriminator,
     DCGANGenerator,
+    DistributionSampler,
+    MixtureLatentGenerator,
     MLPDiscriminator,
     MLPGenerator,
+    ParallelLinesGenerator,
     build,
     describe,
+    generate,
+    image_networks,
     sample_z,
+    toy_networks,
 )
 
 
@@ -96,12 +105,121 @@ def test_unknown_norm_and_activation():
         MLPGenerator(activation="swishy")
 
 
-def test_describe_and_build_round_trip():
-    G = DCGANGenerator(z_dim=16, image_size=32, channels=3, width=8)
+@pytest.mark.parametrize("G", [
+    DCGANGenerator(z_dim=16, image_size=32, channels=3, width=8),
+    MLPGenerator(z_dim=3, out_dim=2, hidden=8, depth=1),
+    MixtureLatentGenerator(n_codes=7, latent_dim=2, sigma=0.1, hidden=8, depth=1),
+    ParallelLinesGenerator(0.3),
+], ids=lambda G: type(G).__name__)
+def test_describe_and_build_round_trip(G):
     G2 = build(describe(G))
     G2.load_state_dict(G.state_dict())
-    z = sample_z(2, 16)
-    G.eval(), G2.eval()
-    torch.testing.assert_close(G(z), G2(z))
+    z = sample_z(5, G.z_dim)
+    assert_close(generate(G, z), generate(G2, z))
+
+
+def test_every_registered_class_can_be_rebuilt():
+    for name, cls in MODEL_CLASSES.items():
+        model = cls()
+        assert type(build(describe(model))) is cls, name
     with pytest.raises(ValueError, match="cannot rebuild"):
         build({"class": "Transformer"})
+    with pytest.raises(ValueError, match="cannot rebuild"):
+        build(describe(DistributionSampler(Gaussian(0.0, 1.0))))  # it holds a distribution, not weights
+
+
+def test_generate_is_fixed_noise_in_eval_mode_and_keeps_the_mode():
+    G = DCGANGenerator(z_dim=100, image_size=28, channels=1, width=8)
+    G.train()
+    before = {k: v.clone() for k, v in G.state_dict().items()}
+    x = generate(G, torch.randn(7, 100), batch_size=3)
+    assert x.shape == (7, 1, 28, 28) and x.device.type == "cpu" and G.training
+    for k, v in G.state_dict().items():
+        assert_close(v, before[k])  # eval mode: running statistics untouched
+    assert_close(generate(G, n=5, seed=1), generate(G, n=5, seed=1))
+    assert not torch.allclose(generate(G, n=5, seed=1), generate(G, n=5, seed=2))
+    with pytest.raises(ValueError, match="positive number of samples"):
+        generate(G)
+
+
+def test_generate_passes_labels_to_a_conditional_generator():
+    G = DCGANGenerator(z_dim=8, image_size=28, channels=1, width=8, n_classes=10)
+    z = sample_z(4, 8)
+    a, b = generate(G, z, y=torch.zeros(4, dtype=torch.long)), generate(G, z, y=torch.full((4,), 3))
+    assert a.shape == (4, 1, 28, 28) and not torch.allclose(a, b)
+
+
+def test_toy_and_image_networks():
+    G, D = toy_networks(2, pack=4, hidden=16, depth=1)
+    assert isinstance(G, MLPGenerator) and D.in_dim == 8
+    G, D = toy_networks(2, mixture_latent=True, n_codes=5)
+    assert isinstance(G, MixtureLatentGenerator) and G.n_codes == 5 and D.in_dim == 2
+    _, D = image_networks(1, 28, width=8)
+    assert any(isinstance(m, torch.nn.BatchNorm2d) for m in D.modules())
+    G, C = image_networks(3, 32, width=8, norm="none")
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in C.modules())
+    assert G(torch.randn(2, 100)).shape == (2, 3, 32, 32)
+
+
+# --- the mixture-latent generator -------------------------------------------------------------
+
+
+def test_codes_are_uniform_over_all_k():
+    G = MixtureLatentGenerator(n_codes=10)
+    z = torch.randn(100_000, G.z_dim, generator=torch.Generator().manual_seed(0))
+    counts = torch.bincount(G.code(z), minlength=10).float()
+    assert len(counts) == 10
+    assert_close(counts / counts.sum(), torch.full((10,), 0.1), atol=0.005, rtol=0)
+
+
+def test_code_is_read_off_the_first_coordinate():
+    G = MixtureLatentGenerator(n_codes=4)
+    z = torch.zeros(3, G.z_dim)
+    z[:, 0] = torch.tensor([-10.0, 0.1, 10.0])  # Φ = 0, just over 1/2, 1
+    assert G.code(z).tolist() == [0, 2, 3]
+
+
+def test_latent_is_the_code_centre_plus_sigma_noise():
+    G = MixtureLatentGenerator(n_codes=5, latent_dim=3, sigma=0.25)
+    z = torch.randn(64, 4)
+    assert_close(G.latent(z), G.centres[G.code(z)] + 0.25 * z[:, 1:])
+
+
+def test_zero_sigma_makes_one_point_per_code():
+    G = MixtureLatentGenerator(n_codes=3, sigma=0.0, hidden=16, depth=1)
+    x = G(torch.randn(500, G.z_dim))
+    assert x.shape == (500, 2)
+    assert len(torch.unique(x.detach(), dim=0)) == 3
+    plain = MLPGenerator(z_dim=2, hidden=16, depth=1)(torch.randn(500, 2))
+    assert len(torch.unique(plain.detach(), dim=0)) == 500  # a plain MLP has no such gaps
+
+
+def test_bad_shapes_and_settings_are_refused():
+    G = MixtureLatentGenerator(latent_dim=2)
+    with pytest.raises(ValueError, match=r"\(B, 3\)"):
+        G(torch.randn(4, 2))
+    with pytest.raises(ValueError):
+        MixtureLatentGenerator(n_codes=0)
+    with pytest.raises(ValueError):
+        MixtureLatentGenerator(sigma=-1.0)
+
+
+# --- one-parameter and fixed generators ----------------------------------------------------------
+
+
+def test_parallel_lines_generator_draws_the_line():
+    G = ParallelLinesGenerator(0.7)
+    x = G(torch.randn(5000, 1, generator=torch.Generator().manual_seed(0)))
+    assert x.shape == (5000, 2)
+    assert_close(x[:, 0], torch.full((5000,), 0.7))
+    assert 0.0 <= x[:, 1].min() and x[:, 1].max() <= 1.0
+    assert abs(x[:, 1].mean().item() - 0.5) < 0.02  # uniform heights
+    assert abs(x[:, 1].var().item() - 1 / 12) < 0.005
+
+
+def test_distribution_sampler_draws_from_its_distribution():
+    torch.manual_seed(0)
+    G = DistributionSampler(Gaussian(3.0, 0.5))
+    x = G(torch.zeros(20_000, G.z_dim))
+    assert x.shape == (20_000, 1) and list(G.parameters()) == []
+    assert abs(x.mean().item() - 3.0) < 0.02 and abs(x.std().item() - 0.5) < 0.02

@@ -7,7 +7,7 @@ from scipy.stats import norm, wasserstein_distance_nd
 
 from gancourse import theory
 from gancourse.data.toy import Gaussian, GaussianMixture, ParallelLines
-from gancourse.losses import g_nonsaturating, g_saturating
+from gancourse.losses import g_minimax, g_nonsaturating
 
 X = np.linspace(-15.0, 15.0, 20001)
 
@@ -133,7 +133,7 @@ def test_sample_w1_of_a_shift():
     np.testing.assert_allclose(theory.sample_w1(x, x + np.array([3.0, 4.0])), 5.0, atol=1e-9)
 
 
-@pytest.mark.parametrize("kind, loss_fn", [("saturating", g_saturating), ("nonsaturating", g_nonsaturating)])
+@pytest.mark.parametrize("kind, loss_fn", [("minimax", g_minimax), ("nonsaturating", g_nonsaturating)])
 def test_generator_loss_grad_matches_autograd(kind, loss_fn):
     logits = torch.linspace(-8, 8, 33, dtype=torch.float64, requires_grad=True)
     loss_fn(logits).backward()
@@ -142,11 +142,11 @@ def test_generator_loss_grad_matches_autograd(kind, loss_fn):
     np.testing.assert_allclose(theory.generator_loss_grad(d_fake, kind), autograd, atol=1e-12)
 
 
-def test_saturating_gradient_vanishes_where_d_is_zero():
+def test_minimax_gradient_vanishes_where_d_is_zero():
     d = np.array([1e-4, 0.5, 1 - 1e-4])
-    np.testing.assert_allclose(np.abs(theory.generator_loss_grad(d, "saturating")), [1e-4, 0.5, 1 - 1e-4])
+    np.testing.assert_allclose(np.abs(theory.generator_loss_grad(d, "minimax")), [1e-4, 0.5, 1 - 1e-4])
     np.testing.assert_allclose(np.abs(theory.generator_loss_grad(d, "nonsaturating")), [1 - 1e-4, 0.5, 1e-4])
-    with pytest.raises(ValueError, match="saturating"):
+    with pytest.raises(ValueError, match="minimax"):
         theory.generator_loss_grad(d, "wasserstein")
 
 

@@ -6,7 +6,8 @@ A run is scored on 2,500 samples with :func:`gancourse.metrics.modes.mode_covera
 captured, share of high-quality samples, reverse KL), and :func:`run_benchmark` repeats each
 method over seeds and reports mean and spread. ``gancourse bench modes`` prints the table.
 
-The learning rate drops by 10x for the last third of training: at 1e-3 Adam moves every weight by
+Every method's learning rates are replaced by one shared schedule, a torch ``MultiStepLR`` inside the one
+train() call: Adam 1e-3 drops by 10x for the last third of training: at 1e-3 Adam moves every weight by
 about 1e-3 a step, which jitters the samples by more than the ring's 0.01 standard deviation.
 Explained in 04_mode_collapse.
 """
@@ -14,46 +15,18 @@ Explained in 04_mode_collapse.
 from __future__ import annotations
 
 import statistics
-import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, replace
 
-import torch
-
-from gancourse.collapse import MixtureLatentGenerator
-from gancourse.data.toy import ToyBatches, make_toy
+from gancourse.data.toy import make_toy
+from gancourse.experiments import ToyRun, train_toy
 from gancourse.metrics.modes import N_SAMPLES, ModeReport, evaluate_generator
-from gancourse.models import MLPDiscriminator, MLPGenerator
-from gancourse.train import History, train
+from gancourse.recipes import get_recipe
 
 MIXTURES = ("ring8", "grid25")
+METHODS = ("minimax", "nonsaturating", "wgan-gp", "pacgan4", "r1-mixture")  # recipes in the table
 
 # What the best method must reach (README, "Benchmarks"); PacGAN4 reports 24.8 modes, 93.6 % and 0.04 on the grid.
 TARGET = {"all_modes": True, "high_quality": 0.97, "reverse_kl": 0.02, "seconds": 60.0}
-
-
-@dataclass(frozen=True)
-class Method:
-    """One way of training a GAN on a mixture: ``settings`` are :func:`gancourse.train.train` keywords."""
-
-    description: str
-    settings: dict = field(default_factory=dict)
-    mixture_latent: bool = False  # generator with a latent mixture of small Gaussians (gancourse.collapse)
-
-
-METHODS = {
-    "vanilla": Method("minimax loss (Goodfellow et al. 2014)", {"loss": "minimax"}),
-    "nonsaturating": Method("non-saturating generator loss", {"loss": "nonsaturating"}),
-    "wgan-gp": Method("Wasserstein loss, gradient penalty 10, 5 critic steps, Adam β=(0.5, 0.9)",
-                      {"loss": "wasserstein", "gp_weight": 10.0, "n_critic": 5, "betas": (0.5, 0.9)}),
-    "pacgan4": Method("non-saturating, D judges packs of 4 samples (PacGAN)", {"loss": "nonsaturating", "pack": 4}),
-    "r1-mixture": Method("non-saturating, R1 penalty 0.1 on D, generator with a 200-code mixture latent",
-                         {"loss": "nonsaturating", "r1_weight": 0.1}, mixture_latent=True),
-}
-BENCH_METHODS = ("vanilla", "nonsaturating", "wgan-gp", "pacgan4", "r1-mixture")
-# Not in the benchmark table; 04_mode_collapse uses them (Leclaire's SGD-vs-Adam observation).
-EXTRA_METHODS = {
-    "vanilla-sgd": Method("minimax loss, plain SGD", {"loss": "minimax", "optimizer": "sgd"}),
-}
 
 
 @dataclass(frozen=True)
@@ -65,103 +38,55 @@ class ToySetup:
     hidden: int = 128  # width of G and D
     depth: int = 3  # hidden layers of G and D
     z_dim: int = 2  # noise of the MLP generator
-    lr: float = 1e-3  # Adam, both networks (SGD uses lr × sgd_lr_factor)
-    schedule: tuple = ((2 / 3, 1.0), (1 / 3, 0.1))  # (share of the steps, lr multiplier)
+    lr: float = 1e-3  # Adam, both networks, replacing the recipes' own (SGD uses lr × sgd_lr_factor)
+    drop_at: float = 2 / 3  # share of the steps after which both learning rates drop ...
+    drop_by: float = 0.1  # ... by this factor
     sgd_lr_factor: float = 20.0  # SGD has no per-weight scaling: it needs a larger step than Adam
     n_codes: int = 200  # mixture latent: codes (more than the modes of either mixture)
     code_sigma: float = 0.01  # mixture latent: spread of each code's Gaussian
     latent_dim: int = 2  # mixture latent: dimension of the code space
     device: str = "cpu"  # tiny MLPs run fastest on the CPU
 
-    def phases(self) -> list[tuple[int, float]]:
-        """[(steps, lr multiplier)] adding up to ``steps``."""
-        counts = [max(1, round(share * self.steps)) for share, _ in self.schedule]
-        counts[-1] = self.steps - sum(counts[:-1])
-        return [(n, m) for n, (_, m) in zip(counts, self.schedule, strict=True) if n > 0]
+    def train_settings(self, recipe: str) -> dict:
+        """train() keywords that replace the recipe's learning rates with the shared schedule."""
+        lr = self.lr * (self.sgd_lr_factor if get_recipe(recipe).settings.get("optimizer") == "sgd" else 1.0)
+        return {"lr_g": lr, "lr_d": lr, "lr_schedule": "multistep", "lr_gamma": self.drop_by,
+                "lr_milestones": (max(1, round(self.drop_at * self.steps)),), "device": self.device,
+                "log_every": min(100, self.steps)}
 
-
-def get_method(name: str) -> Method:
-    methods = {**METHODS, **EXTRA_METHODS}
-    if name not in methods:
-        raise ValueError(f"unknown method {name!r}; choose one of {', '.join(methods)}.")
-    return methods[name]
-
-
-def build_networks(method: Method, dim: int, setup: ToySetup):
-    """(G, D) for ``method`` on ``dim``-D data; a packed D sees ``pack · dim`` numbers."""
-    if method.mixture_latent:
-        G = MixtureLatentGenerator(n_codes=setup.n_codes, latent_dim=setup.latent_dim, sigma=setup.code_sigma,
-                                   out_dim=dim, hidden=setup.hidden, depth=setup.depth)
-    else:
-        G = MLPGenerator(z_dim=setup.z_dim, out_dim=dim, hidden=setup.hidden, depth=setup.depth)
-    D = MLPDiscriminator(in_dim=dim * method.settings.get("pack", 1), hidden=setup.hidden, depth=setup.depth)
-    return G, D
+    def networks(self) -> dict:
+        return {"hidden": self.hidden, "depth": self.depth, "z_dim": self.z_dim, "n_codes": self.n_codes,
+                "code_sigma": self.code_sigma, "latent_dim": self.latent_dim}
 
 
 @dataclass
-class MixtureRun:
-    """One trained GAN on one mixture: networks, history over all phases, score and time."""
+class MixtureRun(ToyRun):
+    """A :class:`~gancourse.experiments.ToyRun` on a mixture, with its seed and score."""
 
-    method: str
-    mixture: str
-    seed: int
-    G: torch.nn.Module
-    D: torch.nn.Module
-    history: History
-    report: ModeReport
-    seconds: float
+    mixture: str = ""
+    seed: int = 0
+    report: ModeReport | None = None
 
-    def samples(self, n: int = N_SAMPLES, seed: int = 0) -> torch.Tensor:
-        """``n`` samples of G from fixed noise (the ones the report scored when n = 2,500, seed = 0)."""
-        z = torch.randn(n, self.G.z_dim, generator=torch.Generator().manual_seed(seed))
-        with torch.no_grad():
-            return self.G(z.to(next(self.G.parameters()).device)).cpu()
-
-
-def _merge(total: History, part: History, offset: int, seconds: float) -> None:
-    total.step += [s + offset for s in part.step]
-    total.seconds += [t + seconds for t in part.seconds]
-    total.d_loss += part.d_loss
-    total.g_loss += part.g_loss
-    for key, values in part.extra.items():
-        total.extra.setdefault(key, []).extend(values)
+    @property
+    def method(self) -> str:
+        return self.recipe
 
 
 def train_on_mixture(method: str, mixture: str = "grid25", *, seed: int = 0, setup: ToySetup | None = None,
                      callbacks=(), callback_every: int = 100, **overrides) -> MixtureRun:
-    """Train ``method`` on ``mixture`` ("ring8" or "grid25") and score it; ``overrides`` replace setup fields.
+    """Train ``method`` (a recipe) on ``mixture`` ("ring8" or "grid25") and score it on 2,500 samples.
 
-    ``callbacks`` are called as ``fn(step, G, D, history)`` with the step counted over the whole run.
+    ``overrides`` replace :class:`ToySetup` fields; ``callbacks`` are train()'s.
     """
     if mixture not in MIXTURES:
         raise ValueError(f"unknown mixture {mixture!r}; choose one of {', '.join(MIXTURES)}.")
-    spec = get_method(method)
+    get_recipe(method)
     setup = replace(setup or ToySetup(), **overrides)
     dist = make_toy(mixture)
-    torch.manual_seed(seed)
-    G, D = build_networks(spec, dist.dim, setup)
-    data = ToyBatches(dist, setup.batch_size, seed=seed)
-    settings = dict(spec.settings)
-    lr = setup.lr * (setup.sgd_lr_factor if settings.get("optimizer") == "sgd" else 1.0)
-    history, done, start = History(), 0, time.perf_counter()
-    for phase, (steps, factor) in enumerate(setup.phases()):
-        wrapped = [_offset_callback(fn, done) for fn in callbacks]
-        phase_start = time.perf_counter() - start
-        part = train(G, D, data, steps=steps, lr_g=lr * factor, lr_d=lr * factor, seed=1000 * seed + phase,
-                     device=setup.device, log_every=min(100, steps), progress=False, callbacks=wrapped,
-                     callback_every=callback_every, **settings)
-        _merge(history, part, done, phase_start)
-        done += steps
-    seconds = time.perf_counter() - start
-    report = evaluate_generator(G, dist, n=N_SAMPLES, seed=0)
-    return MixtureRun(method, mixture, seed, G, D, history, report, seconds)
-
-
-def _offset_callback(fn, offset: int):
-    def call(step, G, D, history):
-        return fn(step + offset, G, D, history)
-
-    return call
+    run = train_toy(method, dist, setup.steps, batch_size=setup.batch_size, seed=seed, networks=setup.networks(),
+                    callbacks=callbacks, callback_every=callback_every, **setup.train_settings(method))
+    report = evaluate_generator(run.G, dist, n=N_SAMPLES, seed=0)
+    return MixtureRun(**vars(run), mixture=mixture, seed=seed, report=report)
 
 
 def _stats(values: list[float]) -> dict:
@@ -195,14 +120,14 @@ def run_row(run: MixtureRun) -> dict:
             "reverse_kl": r.reverse_kl, "seconds": run.seconds}
 
 
-def run_benchmark(methods=BENCH_METHODS, mixtures=MIXTURES, seeds: int = 5, setup: ToySetup | None = None,
+def run_benchmark(methods=METHODS, mixtures=MIXTURES, seeds: int = 5, setup: ToySetup | None = None,
                   log=None, runner=train_on_mixture) -> list[dict]:
     """Train every method on every mixture ``seeds`` times; one summary record per (method, mixture).
 
     ``log`` (e.g. ``print``) receives a line per finished run; ``runner`` is replaceable for tests.
     """
     for name in methods:
-        get_method(name)
+        get_recipe(name)
     setup = setup or ToySetup()
     if runner is train_on_mixture:  # first call pays for lazy imports; keep that out of the timings
         train_on_mixture(methods[0], mixtures[0], setup=replace(setup, steps=2))
@@ -218,7 +143,7 @@ def run_benchmark(methods=BENCH_METHODS, mixtures=MIXTURES, seeds: int = 5, setu
                         f"{100 * row['high_quality']:.1f} % high quality, reverse KL {row['reverse_kl']:.3f}, "
                         f"{row['seconds']:.1f} s")
             record = summarise(rows)
-            record["description"] = get_method(name).description
+            record["description"] = get_recipe(name).description
             records.append(record)
     return records
 
@@ -241,7 +166,5 @@ def format_table(records: list[dict], target: bool = True) -> str:
 
 
 def setup_dict(setup: ToySetup) -> dict:
-    d = asdict(setup)
-    d["schedule"] = [list(p) for p in setup.schedule]
-    return d
+    return asdict(setup)
 

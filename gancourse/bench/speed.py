@@ -4,7 +4,7 @@ The reference loop is written the way pytorch/examples' ``dcgan/main.py`` trains
 over torchvision's dataset with ``ToTensor`` and ``Normalize`` transforms, float32, a sigmoid on
 D's output with ``BCELoss``, and ``.item()`` on every step for the printed statistics. Ours is
 :func:`gancourse.train.train` with the data resident on the device as one tensor and the
-settings of :func:`speed_settings`. Both train the same networks (same class, width, initial
+settings of :func:`gancourse.recipes.speed_settings`. Both train the same networks (same class, width, initial
 weights), on the same device, batch size and image size, alternately, several times; the
 report gives the median images per second of each and their ratio.
 """
@@ -21,21 +21,8 @@ import torch
 from torch import nn
 
 from gancourse.config import resolve_device
-from gancourse.models import DCGANDiscriminator, DCGANGenerator
-
-
-def speed_settings(device) -> dict:
-    """The training settings the course uses for image GANs on ``device`` (train() keywords).
-
-    channels_last lets oneDNN (CPU) and cuDNN (GPU) pick their NHWC convolution kernels, which
-    are the fast ones for these small maps; bf16 autocast halves memory traffic on GPUs.
-    """
-    device = torch.device(device)
-    if device.type == "cuda":
-        return {"channels_last": True, "bf16": torch.cuda.is_bf16_supported()}
-    if device.type == "cpu":
-        return {"channels_last": True}
-    return {}
+from gancourse.models import image_networks
+from gancourse.recipes import speed_settings
 
 
 @dataclass
@@ -196,8 +183,7 @@ def run_speed(device=None, *, dataset: str = "fashion-mnist", root=None, image_s
     batches = TensorBatches(x, batch_size, seed=seed)
 
     torch.manual_seed(seed)
-    G0 = DCGANGenerator(z_dim=100, image_size=image_size, channels=1, width=width)
-    D0 = DCGANDiscriminator(image_size=image_size, channels=1, width=width)
+    G0, D0 = image_networks(1, image_size, width=width, z_dim=100)
     nets = {name: (copy.deepcopy(G0).to(device), copy.deepcopy(D0).to(device)) for name in ("reference", "ours")}
 
     def once(name: str, n: int) -> float:

@@ -16,20 +16,13 @@ import time
 def run(args) -> int:
     import torch
 
-    from gancourse.bench.modes import (
-        TARGET,
-        ToySetup,
-        format_table,
-        get_method,
-        run_benchmark,
-        setup_dict,
-    )
-    from gancourse.cli import CommandError
+    from gancourse.bench.modes import TARGET, ToySetup, format_table, run_benchmark, setup_dict
+    from gancourse.errors import CommandError
 
     if args.seeds < 1:
         raise CommandError(f"--seeds must be at least 1, got {args.seeds}.")
-    for name in args.methods:
-        get_method(name)  # a clear error before any training
+    if args.steps is not None and args.steps < 1:
+        raise CommandError(f"--steps must be at least 1, got {args.steps}.")
     if args.threads:
         torch.set_num_threads(args.threads)
     setup = ToySetup() if args.steps is None else ToySetup(steps=args.steps)
@@ -55,13 +48,14 @@ def run(args) -> int:
 
 
 def register(groups) -> None:
-    from gancourse.bench.modes import BENCH_METHODS, EXTRA_METHODS, METHODS, MIXTURES
+    from gancourse.bench.modes import METHODS, MIXTURES
+    from gancourse.recipes import RECIPES
 
     p = groups["bench"].add_parser("modes", help="mode collapse on the 8-mode ring and 25-mode grid, over seeds")
     p.add_argument("--seeds", type=int, default=5, help="runs per method and mixture (default 5)")
     p.add_argument("--json", action="store_true", help="JSON records on stdout (table and progress on stderr)")
-    p.add_argument("--methods", nargs="+", default=list(BENCH_METHODS), choices=[*METHODS, *EXTRA_METHODS],
-                   metavar="METHOD", help=f"default: {' '.join(BENCH_METHODS)}")
+    p.add_argument("--methods", nargs="+", default=list(METHODS), choices=list(RECIPES), metavar="METHOD",
+                   help=f"recipes to compare (default: {' '.join(METHODS)}; any of {', '.join(RECIPES)})")
     p.add_argument("--mixtures", nargs="+", default=list(MIXTURES), choices=list(MIXTURES))
     p.add_argument("--steps", type=int, default=None, help="generator steps per run (default 3000)")
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (default: torch's choice)")

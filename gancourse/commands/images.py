@@ -11,22 +11,10 @@ from __future__ import annotations
 from pathlib import Path
 
 
-def save_grid(images, path: Path, nrow: int = 8) -> None:
-    """Save images in [-1, 1] as one PNG grid, atomically (temporary file, then rename)."""
-    from torchvision.utils import save_image
-
-    from gancourse.checkpoint import atomic_save
-
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_save(path, lambda tmp: save_image(images, tmp, nrow=nrow, normalize=True, value_range=(-1, 1),
-                                             pad_value=1.0))
-
-
 def _check_fits(ckpt_path: Path, data) -> None:
     """On --resume: the checkpoint's networks must take the dataset's images."""
-    from gancourse.cli import CommandError
-    from gancourse.train import load_checkpoint
+    from gancourse.checkpoint import load_checkpoint
+    from gancourse.errors import CommandError
 
     hp = load_checkpoint(ckpt_path)["models"]["G"].get("hparams", {})
     want = (hp.get("channels"), hp.get("image_size"))
@@ -42,11 +30,12 @@ def run_train(args) -> int:
 
     import torch
 
-    from gancourse.cli import CommandError
+    from gancourse.callbacks import SampleFiles
+    from gancourse.checkpoint import CHECKPOINT
     from gancourse.data.images import load_images
-    from gancourse.imagegan import generate, train_image_gan
+    from gancourse.errors import CommandError
+    from gancourse.experiments import train_image_gan
     from gancourse.models import IMAGE_SIZES
-    from gancourse.train import CHECKPOINT
 
     data = load_images(args.dataset, root=args.root, image_size=args.image_size, download=args.download)
     if data.image_size not in IMAGE_SIZES:
@@ -58,16 +47,10 @@ def run_train(args) -> int:
     if args.resume and (out / CHECKPOINT).exists():
         _check_fits(out / CHECKPOINT, data)
     fixed_z = torch.randn(64, args.z_dim, generator=torch.Generator().manual_seed(args.seed))
-
-    def write_samples(step, G, D, history) -> None:
-        images = generate(G, fixed_z)
-        save_grid(images, out / f"samples_{step:06d}.png")
-        save_grid(images, out / "samples.png")
-
     start = time.perf_counter()
     G, D, history = train_image_gan(
         args.kind, data, steps=args.steps, batch_size=args.batch_size, width=args.width, z_dim=args.z_dim,
-        device=args.device, seed=args.seed, out_dir=out, resume=args.resume, callbacks=[write_samples],
+        device=args.device, seed=args.seed, out_dir=out, resume=args.resume, callbacks=[SampleFiles(fixed_z, out)],
         callback_every=args.sample_every, checkpoint_every=args.checkpoint_every, progress=not args.quiet,
     )  # fmt: skip
     seconds = time.perf_counter() - start
@@ -78,12 +61,10 @@ def run_train(args) -> int:
 
 
 def run_sample(args) -> int:
-    import torch
-
-    from gancourse.cli import CommandError
-    from gancourse.imagegan import generate
-    from gancourse.models import build
-    from gancourse.train import load_checkpoint
+    from gancourse.checkpoint import load_checkpoint
+    from gancourse.errors import CommandError
+    from gancourse.models import build, generate
+    from gancourse.plot import save_image_grid
 
     ckpt = load_checkpoint(args.checkpoint)
     description = ckpt.get("models", {}).get("G", {})
@@ -96,8 +77,7 @@ def run_sample(args) -> int:
     load_checkpoint(args.checkpoint, G=G)
     if args.n < 1:
         raise CommandError(f"--n must be at least 1, got {args.n}.")
-    z = torch.randn(args.n, G.z_dim, generator=torch.Generator().manual_seed(args.seed))
-    save_grid(generate(G, z), Path(args.out), nrow=args.nrow)
+    save_image_grid(generate(G, n=args.n, seed=args.seed), Path(args.out), nrow=args.nrow)
     print(f"wrote {args.n} samples from step {ckpt['step']} to {args.out}")
     return 0
 

@@ -6,66 +6,39 @@ true density with the discriminator's surface) into ``--out``; ``--resume`` cont
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 from gancourse.losses import LOSS_FAMILIES
 
 
-def build_toy_gan(dim: int, hidden: int, depth: int, z_dim: int, pack: int = 1):
-    from gancourse.models import MLPDiscriminator, MLPGenerator
-
-    return (MLPGenerator(z_dim=z_dim, out_dim=dim, hidden=hidden, depth=depth),
-            MLPDiscriminator(in_dim=dim * pack, hidden=hidden, depth=depth))
-
-
 def run(args) -> int:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import torch
-
-    from gancourse.checkpoint import atomic_save
-    from gancourse.data import ToyBatches, make_toy
-    from gancourse.plot import plot_toy
-    from gancourse.train import train
+    from gancourse.data import make_toy
+    from gancourse.errors import CommandError
+    from gancourse.experiments import train_toy
+    from gancourse.metrics.modes import mode_coverage
+    from gancourse.plot import save_toy_picture
 
     out = Path(args.out)
     dist = make_toy(args.dataset)
     if dist.dim != 2:
-        from gancourse.cli import CommandError
-
         raise CommandError(
             f"train toy draws 2-D pictures; {args.dataset} is {dist.dim}-D. Use ring8, grid25 or gaussian2d."
         )
-    torch.manual_seed(args.seed)
-    G, D = build_toy_gan(dist.dim, args.hidden, args.depth, args.z_dim, args.pack)
-    settings = dict(loss=args.loss, steps=args.steps, n_critic=args.n_critic, lr_g=args.lr, lr_d=args.lr,
-                    gp_weight=args.gp_weight, pack=args.pack, seed=args.seed, device=args.device,
-                    checkpoint_every=args.checkpoint_every)
+    settings = dict(loss=args.loss, n_critic=args.n_critic, lr_g=args.lr, lr_d=args.lr, gp_weight=args.gp_weight,
+                    pack=args.pack, device=args.device, checkpoint_every=args.checkpoint_every)
     if args.loss == "wasserstein":
-        settings["betas"] = (0.5, 0.9)
-    start = time.perf_counter()
-    history = train(G, D, ToyBatches(dist, args.batch_size, seed=args.seed), out_dir=out, resume=args.resume,
-                    progress=not args.quiet, **settings)
-    seconds = time.perf_counter() - start
+        settings["betas"] = (0.5, 0.9)  # the WGAN-GP paper's
+    run = train_toy("nonsaturating", dist, args.steps, batch_size=args.batch_size, seed=args.seed,
+                    networks=dict(hidden=args.hidden, depth=args.depth, z_dim=args.z_dim), out_dir=out,
+                    resume=args.resume, progress=not args.quiet, **settings)
+    x = run.samples(2500)
+    step = run.history.step[-1] if run.history.step else 0
+    D_view = run.D.cpu() if args.pack == 1 else None  # a packed D judges pack points at once: no 2-D surface
+    save_toy_picture(out / "samples.png", x, dist=dist, D=D_view, title=f"{args.dataset}, {args.loss}, step {step}")
 
-    G.eval()
-    with torch.no_grad():
-        x = G(torch.randn(2500, G.z_dim, generator=torch.Generator().manual_seed(0)).to(next(G.parameters()).device))
-    fig, ax = plt.subplots(figsize=(5, 5))
-    D_view = D if args.pack == 1 else None  # a packed D judges pack points at once: no 2-D surface
-    plot_toy(ax, x.cpu(), dist=dist, D=D_view.cpu() if D_view is not None else None,
-             title=f"{args.dataset}, {args.loss}, step {history.step[-1] if history.step else 0}")
-    atomic_save(out / "samples.png", lambda tmp: fig.savefig(tmp, dpi=120, bbox_inches="tight"))
-    plt.close(fig)
-
-    summary = f"{len(history)} steps in {seconds:.1f} s"
+    summary = f"{len(run.history)} steps in {run.seconds:.1f} s"
     if hasattr(dist, "centres"):
-        from gancourse.metrics.modes import mode_coverage
-
-        r = mode_coverage(x.cpu(), dist.centres, dist.std)
+        r = mode_coverage(x, dist.centres, dist.std)
         summary += (f"; modes captured {r.modes_captured}/{r.n_modes}, high quality "
                     f"{100 * r.high_quality_fraction:.1f} %, reverse KL {r.reverse_kl:.3f}")
     print(summary)

@@ -1,4 +1,9 @@
-"""Sample-quality metrics: mode coverage on Gaussian mixtures (modes.py)."""
+"""Everything that measures samples and networks.
+
+- ``modes``: mode coverage on Gaussian mixtures (modes captured, high-quality share, reverse KL);
+- ``pixels``: quick image measurements without a pretrained network (nearest neighbours, PCA Fréchet);
+- ``probes``: what a discriminator or critic tells the generator (input gradients, clipped weights).
+"""
 
 from gancourse.metrics.modes import (
     HIGH_QUALITY_STDS,

@@ -113,20 +113,14 @@ def mode_coverage(
 def evaluate_generator(
     G: torch.nn.Module, mixture, *, n: int = N_SAMPLES, seed: int = 0, **kwargs
 ) -> ModeReport:
-    """Draw ``n`` samples from G (fixed noise seed, no grad, eval mode) and score them on ``mixture``.
+    """Score ``n`` samples of G from the fixed noise of ``seed`` (:func:`gancourse.models.generate`) on ``mixture``.
 
     ``mixture`` is anything with ``.centres`` and ``.std`` (``gancourse.data.toy.GaussianMixture``).
     """
-    device = next(G.parameters()).device
-    gen = torch.Generator().manual_seed(seed)
-    z = torch.randn(n, G.z_dim, generator=gen).to(device)
-    was_training = G.training
-    G.eval()
-    with torch.no_grad():
-        x = G(z).float().cpu()
-    G.train(was_training)
+    from gancourse.models import generate
+
     weights = getattr(mixture, "weights", None)
-    return mode_coverage(x, mixture.centres, float(mixture.std), weights=weights, **kwargs)
+    return mode_coverage(generate(G, n=n, seed=seed), mixture.centres, float(mixture.std), weights=weights, **kwargs)
 
 
 def max_reverse_kl(n_modes: int) -> float:

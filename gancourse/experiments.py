@@ -1,0 +1,208 @@
+"""Ready-made runs that notebooks, commands and benchmarks share.
+
+Each function builds networks (:mod:`gancourse.models`) and data for a recipe
+(:mod:`gancourse.recipes`), trains them with the one loop :func:`gancourse.train.train`, and returns
+the trained networks with what was measured. Nothing here steps an optimizer itself.
+
+- :func:`fit_discriminator`: D alone against a fixed generator, towards the optimal D* (02).
+- :func:`saturation_race`: minimax against non-saturating loss from the same bad start (01).
+- :func:`parallel_lines_experiment`: a BCE discriminator and a GP critic between two lines (03).
+- :func:`train_toy`: a recipe on a 2-D toy (04, 05, ``gancourse train toy``, ``gancourse bench modes``).
+- :func:`train_image_gan`: a recipe on an image dataset, data resident on the device (06, 07,
+  ``gancourse train dcgan|wgan-gp``).
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from dataclasses import dataclass, field
+
+import torch
+from torch import nn
+
+from gancourse.config import resolve_device
+from gancourse.data.toy import ParallelLines, ToyBatches
+from gancourse.metrics.probes import theta_gradient
+from gancourse.models import (
+    DistributionSampler,
+    MLPDiscriminator,
+    MLPGenerator,
+    ParallelLinesGenerator,
+    generate,
+    image_networks,
+    sample_z,
+    toy_networks,
+)
+from gancourse.recipes import get_recipe, speed_settings
+from gancourse.train import History, train
+
+DISCRIMINATOR_LOSSES = {"bce": "nonsaturating", "wasserstein": "wasserstein"}  # D's loss -> a loss family
+
+
+def fit_discriminator(D, real, fake, *, loss: str = "bce", gp_weight: float = 0.0, steps: int = 500,
+                      batch_size: int = 256, lr: float = 1e-3, betas=(0.5, 0.999), seed: int = 0) -> list[float]:
+    """Train ``D`` alone, the generator held fixed; return the discriminator loss at every step.
+
+    ``real`` is a toy distribution; ``fake`` a toy distribution or a generator module. ``loss="bce"``
+    maximises V(D, G) = E log D(x) + E log(1 - D(G(z))); ``"wasserstein"`` maximises E f(x) - E f(G(z)),
+    with ``gp_weight`` times the gradient penalty (10 in WGAN-GP). Each step draws fresh samples, so
+    the returned losses are unbiased estimates of the population loss (-V for "bce"). The learning
+    rate decays to zero on a cosine, which lets D settle instead of jittering.
+    """
+    if loss not in DISCRIMINATOR_LOSSES:
+        raise ValueError(f"unknown discriminator loss {loss!r}; choose one of {', '.join(DISCRIMINATOR_LOSSES)}.")
+    G = fake if isinstance(fake, nn.Module) else DistributionSampler(fake)
+    device = next(D.parameters()).device
+    history = train(G, D, ToyBatches(real, batch_size, seed=seed), train_g=False, loss=DISCRIMINATOR_LOSSES[loss],
+                    gp_weight=gp_weight, steps=steps, lr_d=lr, betas=tuple(betas), lr_schedule="cosine", seed=seed,
+                    device=str(device), log_every=steps, progress=False)
+    return history.d_loss
+
+
+@dataclass
+class RaceResult:
+    """Distance from the generated mean to the data mean, over generator steps, per loss."""
+
+    steps: list[int]
+    distance: dict[str, list[float]]  # "minimax" / "nonsaturating" -> one value per recorded step
+    d_fake_start: float  # mean D(G(z)) when the race starts: ~0, the discriminator is strong
+    G: dict[str, nn.Module]  # the generators at the end
+    D: dict[str, nn.Module]  # the discriminators at the end
+
+
+def saturation_race(data, steps: int = 300, *, pretrain_steps: int = 300, offset=(-3.0, 3.0), lr: float = 0.05,
+                    n_critic: int = 1, record_every: int = 10, seed: int = 0) -> RaceResult:
+    """Minimax vs non-saturating generator loss from the same start against the same strong D.
+
+    G starts with its output shifted by ``offset`` so that its samples sit far from ``data``;
+    D is then trained against it for ``pretrain_steps`` until D(G(z)) ~ 0. Both losses continue
+    from copies of that (G, D) pair with plain SGD (so a step is proportional to the gradient;
+    Adam would rescale small gradients and partly hide the difference), k = ``n_critic``.
+    """
+    torch.manual_seed(seed)
+    G0 = MLPGenerator(z_dim=2, out_dim=data.dim, hidden=64, depth=2)
+    with torch.no_grad():
+        G0.net[-1].bias += torch.as_tensor(offset, dtype=torch.float32)
+    D0 = MLPDiscriminator(data.dim, hidden=64, depth=2)
+    fit_discriminator(D0, data, G0, steps=pretrain_steps, batch_size=128, seed=seed)
+    z_probe = sample_z(1000, G0.z_dim, generator=torch.Generator().manual_seed(seed + 1))
+    target = data.sample(20000, generator=torch.Generator().manual_seed(seed + 2)).mean(0)
+    with torch.no_grad():
+        d_fake_start = torch.sigmoid(D0(G0(z_probe))).mean().item()
+
+    def distance(G) -> float:
+        return (generate(G, z_probe).mean(0) - target).norm().item()
+
+    recorded, distances, Gs, Ds = [0], {}, {}, {}
+    for loss in ("minimax", "nonsaturating"):
+        G, D = copy.deepcopy(G0), copy.deepcopy(D0)
+        track = [distance(G)]
+
+        def record(step, G, D, history, track=track, first=(loss == "minimax")):
+            track.append(distance(G))
+            if first:
+                recorded.append(step)
+
+        train(G, D, ToyBatches(data, 128, seed=seed), loss=loss, steps=steps, n_critic=n_critic,
+              optimizer="sgd", lr_g=lr, lr_d=lr, seed=seed, device="cpu", callbacks=[record],
+              callback_every=record_every, progress=False)
+        distances[loss], Gs[loss], Ds[loss] = track, G, D
+    return RaceResult(steps=recorded, distance=distances, d_fake_start=d_fake_start, G=Gs, D=Ds)
+
+
+@dataclass
+class LinesResult:
+    """What a discriminator and a critic trained at one θ tell the generator."""
+
+    theta: float
+    D: nn.Module  # BCE discriminator, trained to (near) optimality
+    critic: nn.Module  # Wasserstein critic with gradient penalty
+    grad_minimax: float  # dV/dθ through D: ~0 when D(fake) ~ 0
+    grad_nonsaturating: float  # d(-E log D(G))/dθ through D: large, set by D's sharpness
+    grad_critic: float  # d(-E f(G))/dθ through the critic: ~sign(θ), the slope of W1 = |θ|
+    d_fake_max: float  # largest D(G(z)) over the fake line
+    w_estimate: float  # E f(real) - E f(fake), the critic's estimate of W1 = |θ|
+    d_losses: list[float] = field(default_factory=list, repr=False)
+    critic_losses: list[float] = field(default_factory=list, repr=False)
+
+
+def parallel_lines_experiment(theta: float, steps: int = 500, *, hidden: int = 64, gp_weight: float = 10.0,
+                              lr: float = 3e-3, seed: int = 0) -> LinesResult:
+    """Train a BCE discriminator and a GP critic between the lines x = 0 (real) and x = θ (fake)."""
+    real, G = ParallelLines(0.0), ParallelLinesGenerator(theta)
+    torch.manual_seed(seed)
+    D = MLPDiscriminator(2, hidden=hidden, depth=2)
+    critic = MLPDiscriminator(2, hidden=hidden, depth=2)
+    d_losses = fit_discriminator(D, real, G, loss="bce", steps=steps, lr=lr, seed=seed)
+    # β = (0.5, 0.9) and λ = 10 follow the WGAN-GP paper
+    critic_losses = fit_discriminator(critic, real, G, loss="wasserstein", gp_weight=gp_weight, steps=steps,
+                                      lr=lr, betas=(0.5, 0.9), seed=seed)
+    gen = torch.Generator().manual_seed(seed + 1)
+    x_real, x_fake = real.sample(2000, generator=gen), ParallelLines(theta).sample(2000, generator=gen)
+    with torch.no_grad():
+        d_fake_max = torch.sigmoid(D(x_fake)).max().item()
+        w_estimate = (critic(x_real).mean() - critic(x_fake).mean()).item()
+    return LinesResult(
+        theta=float(theta), D=D, critic=critic,
+        grad_minimax=theta_gradient(G, D, "minimax"),
+        grad_nonsaturating=theta_gradient(G, D, "nonsaturating"),
+        grad_critic=theta_gradient(G, critic, "wasserstein"),
+        d_fake_max=d_fake_max, w_estimate=w_estimate, d_losses=d_losses, critic_losses=critic_losses,
+    )
+
+
+@dataclass
+class ToyRun:
+    """A recipe trained on a toy: the networks, the history and the settings train() received."""
+
+    recipe: str
+    G: nn.Module
+    D: nn.Module
+    history: History
+    settings: dict
+    seconds: float
+
+    def samples(self, n: int = 2500, seed: int = 0) -> torch.Tensor:
+        """``n`` samples of G from the fixed noise of ``seed`` (the same every call)."""
+        return generate(self.G, n=n, seed=seed)
+
+
+def train_toy(recipe: str, dist, steps: int, *, batch_size: int = 256, seed: int = 0, networks: dict | None = None,
+              callbacks=(), out_dir=None, resume: bool = False, progress: bool = False, **overrides) -> ToyRun:
+    """Train the recipe ``recipe`` (:data:`gancourse.recipes.RECIPES`) on the toy ``dist``.
+
+    ``networks`` are :func:`gancourse.models.toy_networks` keywords (hidden, depth, ...); ``overrides``
+    replace the recipe's train() keywords. Tiny MLPs train fastest on the CPU, so that is the default device.
+    """
+    spec = get_recipe(recipe)
+    settings = {"device": "cpu", **spec.settings, **overrides}
+    torch.manual_seed(seed)  # the networks' initial weights
+    G, D = toy_networks(dist.dim, pack=settings.get("pack", 1), mixture_latent=spec.mixture_latent,
+                        **(networks or {}))
+    start = time.perf_counter()
+    history = train(G, D, ToyBatches(dist, batch_size, seed=seed), steps=steps, seed=seed, callbacks=callbacks,
+                    out_dir=out_dir, resume=resume, progress=progress, **settings)
+    return ToyRun(recipe, G, D, history, settings, time.perf_counter() - start)
+
+
+def train_image_gan(recipe: str, data, *, steps: int, batch_size: int = 128, width: int = 64, z_dim: int = 100,
+                    device=None, seed: int = 0, G=None, D=None, **train_kwargs):
+    """Train ``recipe`` ("dcgan" or "wgan-gp") on an image dataset; return ``(G, D, history)``.
+
+    ``data`` is a dataset from :func:`gancourse.data.images.load_images`; it becomes one tensor on the
+    training device. ``G`` and ``D`` default to :func:`gancourse.models.image_networks` with the
+    recipe's critic normalisation. Other keywords go to :func:`gancourse.train.train` (``out_dir``,
+    ``resume``, ``callbacks``, recipe overrides).
+    """
+    from gancourse.data.images import image_batches
+
+    spec = get_recipe(recipe)
+    device = resolve_device(device)
+    torch.manual_seed(seed)  # the networks' initial weights
+    if G is None or D is None:
+        G, D = image_networks(data.channels, data.image_size, width=width, z_dim=z_dim, norm=spec.critic_norm)
+    batches = image_batches(data, batch_size, device=device, seed=seed)
+    settings = {**spec.settings, **speed_settings(device), **train_kwargs}
+    history = train(G, D, batches, steps=steps, device=str(device), seed=seed, **settings)
+    return G, D, history

@@ -1,0 +1,78 @@
+"""Probes of a trained discriminator or critic: its input gradients, its weights, its verdicts.
+
+These measure what D tells the generator, without changing D: ‖∇ₓD‖ at given points or between
+real and fake samples (what the gradient penalty pushes towards 1), the share of weights sitting on
+the clipping bound, D's probabilities for a batch of images, and the gradient a one-parameter
+generator receives. Explained in 03_js_vs_wasserstein, 05_wgan, 06_dcgan and 07_wgan_gp.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from gancourse.losses import get_loss_family, input_gradients, interpolates
+from gancourse.models import sample_z
+
+
+def _device(module: torch.nn.Module) -> torch.device:
+    return next(module.parameters()).device
+
+
+def input_gradient_norms(D: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """‖∇ₓ D(x)‖₂ for every sample of ``x``, shape (N,) on the CPU; D's parameters get no gradient."""
+    return input_gradients(D, x.to(_device(D))).flatten(1).norm(dim=1).cpu()
+
+
+def critic_gradient_norms(D: torch.nn.Module, x_real: torch.Tensor, x_fake: torch.Tensor,
+                          seed: int = 0) -> torch.Tensor:
+    """‖∇ₓD(x̂)‖ at random points x̂ between paired real and fake samples (N,): where the penalty looks.
+
+    A 1-Lipschitz critic has every norm <= 1; WGAN-GP pushes them towards 1.
+    """
+    x_hat = interpolates(x_real.cpu(), x_fake.cpu(), generator=torch.Generator().manual_seed(seed))
+    return input_gradient_norms(D, x_hat)
+
+
+@torch.no_grad()
+def fraction_at_bound(module: torch.nn.Module, c: float, rtol: float = 1e-3) -> float:
+    """Share of all parameters with |w| >= c (1 - rtol): after clipping, those sitting on ±c."""
+    if c <= 0:
+        raise ValueError(f"the clip value must be positive, got {c}.")
+    flat = torch.cat([p.detach().flatten().abs().cpu() for p in module.parameters()])
+    return float((flat >= c * (1 - rtol)).float().mean())
+
+
+@torch.no_grad()
+def judge(D: torch.nn.Module, x: torch.Tensor, batch_size: int = 128, probability: bool = True) -> torch.Tensor:
+    """D's view of each image as D sees batches during training: sigmoid(D(x)), or the raw score.
+
+    A DCGAN discriminator trains in batch-norm training mode on batches that are all real or all
+    fake, so that is how it is asked here; its running statistics and mode are left as they were.
+    ``probability=False`` gives the raw score (a WGAN critic's output is no probability).
+    """
+    buffers = {k: v.clone() for k, v in D.named_buffers()}
+    was_training = D.training
+    D.train()
+    try:
+        scores = torch.cat([D(chunk.to(_device(D))).float().cpu() for chunk in x.split(batch_size)])
+    finally:
+        D.train(was_training)
+        for k, v in D.named_buffers():
+            v.copy_(buffers[k])
+    return torch.sigmoid(scores) if probability else scores
+
+
+def theta_gradient(G, D, loss: str, n: int = 2000, seed: int = 0) -> float:
+    """d(generator loss)/dθ of a one-parameter generator (``G.theta``) for the family ``loss``.
+
+    For :class:`gancourse.models.ParallelLinesGenerator`: "minimax" (~0 through a confident D),
+    "nonsaturating", or "wasserstein" (~sign θ through a Lipschitz critic).
+    """
+    _, g_loss_fn = get_loss_family(loss)
+    z = sample_z(n, G.z_dim, generator=torch.Generator().manual_seed(seed))
+    G.zero_grad(set_to_none=True)
+    g_loss_fn(D(G(z))).backward()
+    grad = G.theta.grad.item()
+    D.zero_grad(set_to_none=True)
+    G.zero_grad(set_to_none=True)
+    return grad

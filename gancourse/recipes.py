@@ -1,0 +1,70 @@
+"""The published training recipes as one table, and the settings that make a device fast.
+
+A :class:`Recipe` is a set of :func:`gancourse.train.train` keywords plus the two choices of network
+that go with it: whether an image critic may use batch norm, and whether a toy generator gets a
+mixture latent. The papers' numbers are kept as the papers give them (see ``reference``); a
+benchmark that trains every method on the same budget replaces the learning rates with its own.
+:func:`speed_settings` gives the device-dependent settings (memory layout, bfloat16) that change
+speed but not the recipe. Explained in 04_mode_collapse, 05_wgan, 06_dcgan and 07_wgan_gp.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+
+
+@dataclass(frozen=True)
+class Recipe:
+    description: str
+    settings: dict = field(default_factory=dict)  # train() keywords
+    reference: str = ""  # where the numbers come from
+    critic_norm: str = "batch"  # normalisation of an image D; "none" where a gradient penalty is per sample
+    mixture_latent: bool = False  # toy G with a latent mixture of small Gaussians (MixtureLatentGenerator)
+
+
+RECIPES: dict[str, Recipe] = {
+    "minimax": Recipe("minimax loss: D's BCE, G minimises E log(1 - D(G(z)))", {"loss": "minimax"},
+                      "Goodfellow et al. 2014"),
+    "minimax-sgd": Recipe("minimax loss, plain SGD", {"loss": "minimax", "optimizer": "sgd"},
+                          "Goodfellow et al. 2014 (SGD with momentum there; here none)"),
+    "nonsaturating": Recipe("non-saturating generator loss -E log D(G(z))", {"loss": "nonsaturating"},
+                            "Goodfellow et al. 2014, section 3"),
+    "dcgan": Recipe("DCGAN: non-saturating, Adam 2e-4, β=(0.5, 0.999), one D step per G step",
+                    {"loss": "nonsaturating", "n_critic": 1, "lr_g": 2e-4, "lr_d": 2e-4, "betas": (0.5, 0.999)},
+                    "Radford et al. 2016"),
+    "wgan-clipping": Recipe("WGAN: weights clipped to ±0.01, RMSProp 5e-5, 5 critic steps",
+                            {"loss": "wasserstein", "optimizer": "rmsprop", "lr_g": 5e-5, "lr_d": 5e-5,
+                             "clip_value": 0.01, "n_critic": 5},
+                            "Arjovsky et al. 2017, Algorithm 1"),
+    "wgan-gp": Recipe("WGAN-GP: gradient penalty 10, 5 critic steps, Adam 1e-4, β=(0.5, 0.9)",
+                      {"loss": "wasserstein", "gp_weight": 10.0, "n_critic": 5, "lr_g": 1e-4, "lr_d": 1e-4,
+                       "betas": (0.5, 0.9)},
+                      "Gulrajani et al. 2017 (β1 = 0.5 as in the authors' MNIST and toy code)", critic_norm="none"),
+    "pacgan4": Recipe("non-saturating, D judges packs of 4 samples", {"loss": "nonsaturating", "pack": 4},
+                      "Lin et al. 2018"),
+    "r1-mixture": Recipe("non-saturating, R1 penalty 0.1 on D, generator with a 200-code mixture latent",
+                         {"loss": "nonsaturating", "r1_weight": 0.1},
+                         "Mescheder et al. 2018 (R1); Gurumurthy et al. 2017 (mixture latent)", mixture_latent=True),
+}
+
+
+def get_recipe(name: str) -> Recipe:
+    if name not in RECIPES:
+        raise ValueError(f"unknown recipe {name!r}; choose one of {', '.join(RECIPES)}.")
+    return RECIPES[name]
+
+
+def speed_settings(device) -> dict:
+    """The train() settings that make image GANs fast on ``device``; they do not change the recipe.
+
+    channels_last lets oneDNN (CPU) and cuDNN (GPU) pick their NHWC convolution kernels, which
+    are the fast ones for these small maps; bf16 autocast halves memory traffic on GPUs.
+    """
+    device = torch.device(device)
+    if device.type == "cuda":
+        return {"channels_last": True, "bf16": torch.cuda.is_bf16_supported()}
+    if device.type == "cpu":
+        return {"channels_last": True}
+    return {}

@@ -1,0 +1,127 @@
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from gancourse import theory
+from gancourse.data.images import ImageTensors
+from gancourse.data.toy import Gaussian, make_toy, ring8
+from gancourse.experiments import (
+    fit_discriminator,
+    parallel_lines_experiment,
+    saturation_race,
+    train_image_gan,
+    train_toy,
+)
+from gancourse.metrics.probes import fraction_at_bound, input_gradient_norms
+from gancourse.models import MLPDiscriminator, MLPGenerator
+
+
+def _d_on_grid(D, x):
+    with torch.no_grad():
+        return torch.sigmoid(D(torch.tensor(x, dtype=torch.float32)[:, None])).numpy()
+
+
+def test_fit_discriminator_approaches_the_optimal_discriminator():
+    p_data, p_g = Gaussian(-1.0, 1.0), Gaussian(1.0, 1.0)
+    torch.manual_seed(0)
+    D = MLPDiscriminator(1, hidden=32, depth=2)
+    untrained = _d_on_grid(D, np.linspace(-3, 3, 61))
+    losses = fit_discriminator(D, p_data, p_g, steps=300, lr=5e-3, seed=0)
+    assert len(losses) == 300
+    x = np.linspace(-3, 3, 61)
+    d_star = theory.optimal_discriminator(theory.density_on_grid(p_data, x), theory.density_on_grid(p_g, x))
+    assert np.abs(_d_on_grid(D, x) - d_star).max() < 0.1  # D* = σ(-2x) here
+    assert np.abs(untrained - d_star).max() > 0.3  # the check fails on a D that was not trained
+    # the loss at the end estimates -V(D*, G) = log 4 - 2 JS
+    grid = np.linspace(-10, 10, 4001)
+    v_star = theory.optimal_value(theory.density_on_grid(p_data, grid), theory.density_on_grid(p_g, grid), grid)
+    assert abs(-np.mean(losses[-50:]) - v_star) < 0.05
+
+
+def test_fit_discriminator_leaves_a_generator_untouched():
+    torch.manual_seed(0)
+    G, D = MLPGenerator(z_dim=2, out_dim=2, hidden=16, depth=1), MLPDiscriminator(2, hidden=16, depth=1)
+    G.train()
+    before = [p.detach().clone() for p in G.parameters()]
+    d_before = [p.detach().clone() for p in D.parameters()]
+    fit_discriminator(D, make_toy("gaussian2d"), G, steps=20, batch_size=32)
+    assert all(torch.equal(a, b) for a, b in zip(before, G.parameters(), strict=True))
+    assert not all(torch.equal(a, b) for a, b in zip(d_before, D.parameters(), strict=True))
+    assert G.training  # its mode is given back
+
+
+def test_fit_discriminator_checks_its_arguments():
+    D = MLPDiscriminator(1, hidden=8, depth=1)
+    with pytest.raises(ValueError, match="bce"):
+        fit_discriminator(D, Gaussian(0.0, 1.0), Gaussian(1.0, 1.0), loss="hinge")
+    with pytest.raises(ValueError, match="steps"):
+        fit_discriminator(D, Gaussian(0.0, 1.0), Gaussian(1.0, 1.0), steps=0)
+
+
+def test_parallel_lines_bce_gradient_vanishes_and_critic_gradient_is_sign_theta():
+    result = parallel_lines_experiment(1.0, steps=200)
+    assert result.d_fake_max < 0.01
+    assert abs(result.grad_minimax) < 0.02
+    assert abs(result.grad_nonsaturating) > 10 * abs(result.grad_minimax)
+    # the soft penalty makes the best slope 1 + |θ|/(2λ) = 1.05, not exactly 1
+    assert result.grad_critic == pytest.approx(theory.gp_critic_slope(1.0), abs=0.03)
+    assert result.w_estimate == pytest.approx(1.05, abs=0.03)
+    flipped = parallel_lines_experiment(-0.5, steps=200)
+    assert flipped.grad_critic == pytest.approx(-theory.gp_critic_slope(0.5), abs=0.03)
+
+
+def test_saturation_race_minimax_stalls_and_nonsaturating_moves():
+    race = saturation_race(make_toy("gaussian2d"), steps=60, pretrain_steps=200, record_every=20)
+    assert race.steps == [0, 20, 40, 60]
+    assert race.d_fake_start < 0.01
+    start = race.distance["minimax"][0]
+    assert start == pytest.approx(race.distance["nonsaturating"][0])  # same starting point
+    assert start == pytest.approx(math.hypot(4.0, 4.0), abs=1.0)  # offset (-3, 3) from the mean (1, -1)
+    assert race.distance["minimax"][-1] > 0.95 * start
+    assert race.distance["nonsaturating"][-1] < 0.5 * start
+
+
+def test_clipped_critic_stays_in_the_box_and_piles_on_the_bound():
+    run = train_toy("wgan-clipping", ring8(), 5, batch_size=64, networks=dict(hidden=32, depth=2), log_every=1)
+    flat = torch.cat([p.detach().flatten() for p in run.D.parameters()])
+    assert flat.abs().max() <= 0.01 + 1e-7
+    # initial weights ~U(-1/√32, 1/√32) are mostly beyond 0.01, so most land on ±c
+    assert fraction_at_bound(run.D, 0.01) > 0.5
+    assert len(run.history["w_estimate"]) == 5
+    assert input_gradient_norms(run.D, ring8().sample(200)).max() < 0.5  # a clipped MLP is far from 1-Lipschitz
+
+
+def test_penalty_run_logs_the_penalty_and_rejects_unknown_recipes():
+    run = train_toy("wgan-gp", ring8(), 3, batch_size=64, networks=dict(hidden=32, depth=2), log_every=1)
+    assert len(run.history["gp"]) == 3 and all(math.isfinite(v) for v in run.history["gp"])
+    assert run.settings["gp_weight"] == 10.0 and run.settings["device"] == "cpu"
+    assert run.samples(7).shape == (7, 2)
+    torch.testing.assert_close(run.samples(7, seed=3), run.samples(7, seed=3))
+    with pytest.raises(ValueError, match="wgan-clipping"):
+        train_toy("spectral", ring8(), 1)
+
+
+def test_a_packed_recipe_gets_a_wider_discriminator():
+    run = train_toy("pacgan4", ring8(), 2, batch_size=64, networks=dict(hidden=16, depth=1))
+    assert run.D.in_dim == 8
+
+
+def tiny_dataset(n=64, size=28, channels=1):
+    g = torch.Generator().manual_seed(0)
+    pixels = torch.randint(0, 256, (n, channels, size, size), generator=g, dtype=torch.uint8)
+    return ImageTensors(pixels, torch.arange(n) % 10, "tiny")
+
+
+@pytest.mark.parametrize("recipe", ["dcgan", "wgan-gp"])
+def test_train_image_gan_runs_the_recipe(recipe):
+    G, D, history = train_image_gan(recipe, tiny_dataset(), steps=3, batch_size=16, width=8, device="cpu",
+                                    progress=False, log_every=1)  # fmt: skip
+    assert len(history) == 3
+    assert G(torch.randn(2, 100)).shape == (2, 1, 28, 28)
+    has_batch_norm = any(isinstance(m, torch.nn.BatchNorm2d) for m in D.modules())
+    if recipe == "wgan-gp":
+        assert {"gp", "w_estimate"} <= set(history.extra) and not has_batch_norm
+    else:
+        assert "gp" not in history.extra and has_batch_norm

@@ -1,0 +1,94 @@
+import pytest
+import torch
+from torch import nn
+from torch.testing import assert_close
+
+from gancourse.metrics.probes import (
+    critic_gradient_norms,
+    fraction_at_bound,
+    input_gradient_norms,
+    judge,
+    theta_gradient,
+)
+from gancourse.models import DCGANDiscriminator, ParallelLinesGenerator
+
+
+class Linear(nn.Module):
+    """f(x) = a·x, a known critic whose gradients are easy to write down."""
+
+    def __init__(self, a):
+        super().__init__()
+        self.a = nn.Parameter(torch.tensor(a, dtype=torch.float32))
+
+    def forward(self, x):
+        return x.flatten(1) @ self.a.flatten()
+
+
+def test_gradient_norm_of_a_linear_critic_is_its_slope():
+    f = Linear([3.0, 4.0])
+    assert_close(input_gradient_norms(f, torch.randn(50, 2)), torch.full((50,), 5.0))
+    assert f.a.grad is None  # D's parameters get no gradient
+
+
+def test_gradient_norm_of_a_quadratic_critic_depends_on_the_point():
+    class Square(nn.Module):  # f(x) = ‖x‖²: ∇f = 2x, so the norm is 2‖x‖, not a constant
+        def __init__(self):
+            super().__init__()
+            self.unused = nn.Parameter(torch.zeros(1))
+
+        def forward(self, x):
+            return (x**2).sum(1)
+
+    x = torch.tensor([[3.0, 4.0], [0.0, 0.5]])
+    assert_close(input_gradient_norms(Square(), x), torch.tensor([10.0, 1.0]))
+
+
+def test_critic_gradient_norms_look_between_real_and_fake():
+    f = Linear(torch.full((8,), 0.5).tolist())  # ‖a‖ = √8 / 2 everywhere
+    norms = critic_gradient_norms(f, torch.rand(5, 2, 2, 2), torch.rand(5, 2, 2, 2))
+    assert_close(norms, torch.full((5,), 8**0.5 / 2))
+
+
+def test_fraction_at_bound_counts_parameters_on_plus_minus_c():
+    layer = torch.nn.Linear(3, 1)  # 3 weights and 1 bias
+    with torch.no_grad():
+        layer.weight.copy_(torch.tensor([[0.01, -0.01, 0.005]]))
+        layer.bias.fill_(0.0)
+    assert fraction_at_bound(layer, 0.01) == 0.5
+    assert fraction_at_bound(layer, 0.005) == 0.75
+    with pytest.raises(ValueError):
+        fraction_at_bound(layer, 0.0)
+
+
+def test_judge_sees_batches_as_in_training_and_changes_nothing():
+    D = DCGANDiscriminator(image_size=28, channels=1, width=8)
+    D.eval()
+    x = torch.rand(10, 1, 28, 28) * 2 - 1
+    buffers = {k: v.clone() for k, v in D.named_buffers()}
+    p = judge(D, x, batch_size=5)
+    scores = judge(D, x, batch_size=5, probability=False)
+    assert not D.training
+    for k, v in D.named_buffers():
+        assert_close(v, buffers[k])
+    D.train()
+    with torch.no_grad():
+        expected = torch.cat([D(x[:5]), D(x[5:])])
+    assert_close(scores, expected)
+    assert_close(p, torch.sigmoid(expected))
+    D.eval()
+    with torch.no_grad():
+        assert not torch.allclose(D(x), expected)  # in eval mode batch norm would answer otherwise
+
+
+def test_theta_gradient_of_a_linear_critic():
+    G = ParallelLinesGenerator(1.5)
+    f = Linear([-2.0, 0.3])
+    # generator loss -E f(θ, y) = 2θ - 0.3 E y, so d/dθ = 2 exactly
+    assert theta_gradient(G, f, "wasserstein") == pytest.approx(2.0, abs=1e-6)
+    # minimax: d/dθ E log(1 - σ(f)) = E[-σ(f) · ∂f/∂θ] = 2 E σ(f)
+    z = torch.randn(2000, 1, generator=torch.Generator().manual_seed(0))
+    expected = (2.0 * torch.sigmoid(f(G(z)))).mean().item()
+    assert theta_gradient(G, f, "minimax") == pytest.approx(expected, rel=1e-5)
+    # non-saturating: d/dθ -E log σ(f) = E[-(1 - σ(f)) · ∂f/∂θ] = 2 E (1 - σ(f)), another number
+    assert theta_gradient(G, f, "nonsaturating") == pytest.approx(2.0 - expected, rel=1e-5)
+    assert G.theta.grad is None and f.a.grad is None  # leaves no gradients behind
