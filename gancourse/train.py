@@ -501,8 +501,10 @@ def train(G, D, data, config: TrainConfig | None = None, *, out_dir=None, resume
 
 def _check_same_run(saved: dict, cfg: TrainConfig, path: Path) -> None:
     asked = asdict(cfg)
-    differ = [k for k in asked if k not in _RESUMABLE_CHANGES and k in saved
-              and _normal(saved[k]) != _normal(asked[k])]
+    fixed = set(asked) - _RESUMABLE_CHANGES
+    if saved.get("lr_schedule") == "cosine":
+        fixed.add("steps")  # the cosine reaches 0 at the run's first step count: it cannot be stretched
+    differ = [k for k in asked if k in fixed and k in saved and _normal(saved[k]) != _normal(asked[k])]
     if differ:
         detail = ", ".join(f"{k}: checkpoint {saved[k]!r}, asked {asked[k]!r}" for k in differ)
         raise CheckpointError(

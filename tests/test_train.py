@@ -17,7 +17,7 @@ def _toy(seed=0, pack=1):
 
 
 def _assert_same_weights(a, b):
-    for (name, p), q in zip(a.state_dict().items(), b.state_dict().values()):
+    for (name, p), q in zip(a.state_dict().items(), b.state_dict().values(), strict=True):
         assert_close(p, q, rtol=0, atol=0, msg=name)
 
 
@@ -43,13 +43,15 @@ def test_toy_gan_learns_a_gaussian():
     dict(loss="wasserstein", gp_weight=10.0, n_critic=3, betas=(0.0, 0.9)),
     dict(loss="wasserstein", clip_value=0.01, n_critic=2, optimizer="rmsprop", lr_d=5e-5, lr_g=5e-5),
     dict(loss="hinge", pack=2),
+    dict(loss="nonsaturating", lr_schedule="multistep", lr_milestones=(5, 12), lr_gamma=0.5, r1_weight=0.1),
+    dict(loss="nonsaturating", train_g=False, n_critic=2),
 ])
 def test_resume_is_bit_identical(tmp_path, settings):
     pack = settings.get("pack", 1)
     G, D = _toy(pack=pack)
     full = train(G, D, ToyBatches(ring8(), 64, seed=1), steps=20, seed=5, progress=False, **settings)
 
-    G1, D1 = _toy(pack=pack)
+    G1, D1 = _toy(pack=pack)  # same initial weights as G, D
     train(G1, D1, ToyBatches(ring8(), 64, seed=1), steps=8, seed=5, out_dir=tmp_path, progress=False, **settings)
     G2, D2 = _toy(seed=123, pack=pack)  # fresh objects, other init: everything must come from the checkpoint
     resumed = train(G2, D2, ToyBatches(ring8(), 64, seed=99), steps=20, seed=5, out_dir=tmp_path, resume=True,
@@ -282,3 +284,81 @@ def test_large_models_keep_torchs_thread_setting():
     train(G, D, TensorBatches(torch.zeros(4, 1, 28, 28), 2), steps=1, device="cpu", progress=False,
           callbacks=[lambda *a: seen.append(torch.get_num_threads())])
     assert seen == [2]
+
+
+def _rates(ckpt):
+    return [ckpt[name]["param_groups"][0]["lr"] for name in ("opt_d", "opt_g")]
+
+
+def test_multistep_schedule_drops_both_rates_once_per_milestone(tmp_path):
+    G, D = _toy()
+    settings = dict(lr_d=1e-3, lr_g=2e-3, lr_schedule="multistep", lr_milestones=(4,), lr_gamma=0.1, n_critic=2)
+    train(G, D, ToyBatches(ring8(), 32), steps=3, out_dir=tmp_path / "a", progress=False, **settings)
+    assert _rates(load_checkpoint(tmp_path / "a")) == pytest.approx([1e-3, 2e-3])  # before the milestone
+    G, D = _toy()
+    train(G, D, ToyBatches(ring8(), 32), steps=6, out_dir=tmp_path / "b", progress=False, **settings)
+    ckpt = load_checkpoint(tmp_path / "b")
+    assert _rates(ckpt) == pytest.approx([1e-4, 2e-4])
+    # one optimizer for the whole run: Adam's step count holds every update (2 critic steps per step)
+    assert ckpt["opt_d"]["state"][0]["step"] == 12 and ckpt["opt_g"]["state"][0]["step"] == 6
+
+
+def test_cosine_schedule_reaches_zero_at_the_last_step_and_resumes_exactly(tmp_path):
+    G, D = _toy()
+    full = train(G, D, ToyBatches(ring8(), 32), steps=12, lr_schedule="cosine", progress=False)
+
+    def press_ctrl_c(step, G, D, history):
+        if step == 5:
+            os.kill(os.getpid(), signal.SIGINT)
+
+    G1, D1 = _toy()
+    train(G1, D1, ToyBatches(ring8(), 32), steps=12, lr_schedule="cosine", out_dir=tmp_path,
+          callbacks=[press_ctrl_c], callback_every=1, progress=False)
+    assert 0 < _rates(load_checkpoint(tmp_path))[0] < 2e-4  # part-way down the cosine
+    with pytest.raises(CheckpointError, match="steps: checkpoint 12, asked 20"):
+        train(G1, D1, ToyBatches(ring8(), 32), steps=20, lr_schedule="cosine", out_dir=tmp_path, resume=True,
+              progress=False)
+    G2, D2 = _toy()
+    rest = train(G2, D2, ToyBatches(ring8(), 32), steps=12, lr_schedule="cosine", out_dir=tmp_path, resume=True,
+                 progress=False)
+    assert rest.d_loss == full.d_loss
+    _assert_same_weights(G, G2)
+    assert _rates(load_checkpoint(tmp_path)) == pytest.approx([0.0, 0.0], abs=1e-12)
+    with pytest.raises(ValueError, match="lr_milestones"):
+        train(G, D, ToyBatches(ring8(), 32), steps=5, lr_schedule="multistep", progress=False)
+    with pytest.raises(ValueError, match="constant, cosine, multistep"):
+        train(G, D, ToyBatches(ring8(), 32), steps=5, lr_schedule="linear", progress=False)
+
+
+def test_discriminator_alone_trains_d_and_leaves_g(tmp_path):
+    G, D = _toy()
+    G_before = [p.detach().clone() for p in G.parameters()]
+    D_before = [p.detach().clone() for p in D.parameters()]
+    h = train(G, D, ToyBatches(ring8(), 32), steps=10, n_critic=2, train_g=False, out_dir=tmp_path, progress=False)
+    assert len(h) == 10 and all(torch.equal(a, b) for a, b in zip(G_before, G.parameters(), strict=True))
+    assert not all(torch.equal(a, b) for a, b in zip(D_before, D.parameters(), strict=True))
+    ckpt = load_checkpoint(tmp_path)
+    assert ckpt["opt_g"] is None and ckpt["opt_d"]["state"][0]["step"] == 20
+    # the same run with G trained changes G: the check above would catch a loop that ignored train_g
+    G2, D2 = _toy()
+    train(G2, D2, ToyBatches(ring8(), 32), steps=10, n_critic=2, progress=False)
+    assert not all(torch.equal(a, b) for a, b in zip(G_before, G2.parameters(), strict=True))
+
+
+def test_cudnn_autotuning_is_restored(monkeypatch):
+    torch.backends.cudnn.benchmark = False
+    seen = []
+    G, D = _toy()
+    train(G, D, ToyBatches(ring8(), 32), steps=2, device="cpu", progress=False,
+          callbacks=[lambda *a: seen.append(torch.backends.cudnn.benchmark)])
+    assert seen == [False] and torch.backends.cudnn.benchmark is False  # on the CPU it is never turned on
+
+
+def test_callback_every_is_a_run_setting():
+    G, D = _toy()
+    seen = []
+    train(G, D, ToyBatches(ring8(), 32), TrainConfig(steps=7, callback_every=3), progress=False,
+          callbacks=[lambda step, *a: seen.append(step)])
+    assert seen == [3, 6, 7]
+    with pytest.raises(ValueError, match="callback_every"):
+        train(G, D, ToyBatches(ring8(), 32), steps=2, callback_every=0, progress=False)
