@@ -70,9 +70,13 @@ def plot_toy(ax, samples=None, dist=None, D=None, bounds=None, resolution: int =
             bounds = ((-3, 3), (-3, 3))
     if dist is not None and hasattr(dist, "log_prob"):
         xx, yy, points = evaluation_grid(bounds, resolution)
-        with torch.no_grad():
-            density = dist.log_prob(points).exp().numpy().reshape(xx.shape)
-        ax.contourf(xx, yy, density, levels=20, cmap="Blues")
+        try:
+            with torch.no_grad():
+                density = dist.log_prob(points).exp().numpy().reshape(xx.shape)
+        except NotImplementedError:  # no density in the plane (ParallelLines): draw the points only
+            density = None
+        if density is not None:
+            ax.contourf(xx, yy, density, levels=20, cmap="Blues")
     if D is not None:
         xx, yy, prob = surface(D, bounds, resolution, probability=True)
         cs = ax.contour(xx, yy, prob, levels=[0.1, 0.3, 0.5, 0.7, 0.9], cmap="RdYlGn", linewidths=1)

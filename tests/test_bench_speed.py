@@ -26,10 +26,9 @@ def test_both_loops_train_the_networks():
         G, D = tiny_nets()
         g0, d0 = params(G).clone(), params(D).clone()
         if loop == "reference":
-            seconds = reference_loop(G, D, loader, 6, torch.device("cpu"))  # 6 > 4 batches: restarts the loader
+            reference_loop(G, D, loader, 6, torch.device("cpu"))  # 6 > 4 batches: restarts the loader
         else:
-            seconds = ours_loop(G, D, TensorBatches(x, 16), 6, torch.device("cpu"), {"channels_last": True})
-        assert seconds > 0
+            ours_loop(G, D, TensorBatches(x, 16), 6, torch.device("cpu"), {"channels_last": True})
         assert not torch.equal(params(G), g0) and not torch.equal(params(D), d0)
 
 

@@ -42,7 +42,9 @@ def test_mixture_samples_land_on_modes():
     mix = grid25()
     x = mix.sample(2500, generator=torch.Generator().manual_seed(1))
     nearest = torch.cdist(x, mix.centres).min(1).values
-    assert (nearest < 3 * mix.std * 2).float().mean() > 0.99
+    # the distance to a 2-D isotropic Gaussian's centre is Rayleigh: median σ·√(2 ln 2) = 1.177σ;
+    # a sampler with 10 % too wide or too narrow modes misses this by more than the tolerance
+    assert_close((nearest / mix.std).median(), torch.tensor((2 * math.log(2)) ** 0.5), atol=0.06, rtol=0)
     assert torch.cdist(x, mix.centres).argmin(1).unique().numel() == 25
 
 

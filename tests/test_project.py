@@ -1,13 +1,19 @@
 """The project's own promises: installable as documented, notebooks clean, fast mode read once."""
 
+import ast
+import importlib.metadata
 import json
 import re
 import sys
-import tomllib
 from pathlib import Path
 
 import pytest
 import yaml
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # Python 3.10: the same parser from PyPI (dev extra)
+    import tomli as tomllib
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
@@ -45,6 +51,33 @@ def test_pyproject_declares_the_design_dependencies():
                  "scipy", "tqdm"):
         assert name in declared
     assert _pyproject()["project"]["scripts"]["gancourse"] == "gancourse.cli:main"
+
+
+def _imported_distributions(folder: Path) -> dict[str, str]:
+    """Distribution name -> a file importing it, for every third-party import under ``folder``."""
+    owners = importlib.metadata.packages_distributions()
+    found = {}
+    for path in folder.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
+                [node.module] if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module else [])
+            for name in names:
+                top = name.split(".")[0]
+                if top in sys.stdlib_module_names or top == "gancourse" or (path.parent / f"{top}.py").exists():
+                    continue  # the standard library, the package, or a sibling test module
+                for dist in owners.get(top, [top]):
+                    found.setdefault(_name(dist), str(path.relative_to(ROOT)))
+    return found
+
+
+def test_every_import_is_declared():
+    project = _pyproject()["project"]
+    runtime = {_name(r) for r in project["dependencies"]}
+    dev = runtime | {_name(r) for r in project["optional-dependencies"]["dev"]}
+    undeclared = {d: f for d, f in _imported_distributions(ROOT / "gancourse").items() if d not in runtime}
+    assert not undeclared, f"the package imports undeclared distributions: {undeclared}"
+    undeclared = {d: f for d, f in _imported_distributions(ROOT / "tests").items() if d not in dev}
+    assert not undeclared, f"the tests import distributions missing from the dev extra: {undeclared}"
 
 
 def test_readme_gives_the_two_commands_and_every_notebook():
