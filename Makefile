@@ -26,9 +26,9 @@ test: $(STAMP)
 		--durations=15 tests notebooks
 	@echo "Browser screenshots are in $(abspath $(SCREENSHOTS))"
 
-## make unit: the unit tests only
+## make unit: the unit tests without the slow ones (the browser test), in well under a minute
 unit: $(STAMP)
-	$(BIN)/python -m pytest -p no:cacheprovider tests
+	$(BIN)/python -m pytest -p no:cacheprovider -m "not slow" tests
 
 ## make notebooks: every notebook in fast mode
 notebooks: $(STAMP)

@@ -19,12 +19,11 @@ from __future__ import annotations
 
 import contextlib
 import json
-import math
 import signal
 import threading
 import time
 import warnings
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
 import torch
@@ -44,8 +43,12 @@ from gancourse.checkpoint import (
     set_rng_state,
 )
 from gancourse.config import resolve_device
+from gancourse.data.batches import EndlessBatches
+from gancourse.history import History, LossLog, NonFiniteLossError
 from gancourse.losses import clip_weights_, get_loss_family, gradient_penalty, r1_penalty
 from gancourse.models import describe
+
+__all__ = ["CheckpointError", "History", "NonFiniteLossError", "TrainConfig", "load_checkpoint", "train"]
 
 OPTIMIZERS = ("adam", "rmsprop", "sgd")
 LR_SCHEDULES = ("constant", "cosine", "multistep")
@@ -128,84 +131,12 @@ class TrainConfig:
             raise ValueError("packing (pack > 1) and conditional training cannot be combined.")
 
 
-@dataclass
-class History:
-    """What a run did, one entry per generator step: losses, extras and elapsed seconds."""
-
-    step: list[int] = field(default_factory=list)
-    d_loss: list[float] = field(default_factory=list)
-    g_loss: list[float] = field(default_factory=list)
-    seconds: list[float] = field(default_factory=list)
-    extra: dict[str, list[float]] = field(default_factory=dict)
-    interrupted: bool = False
-
-    def __len__(self) -> int:
-        return len(self.step)
-
-    def __getitem__(self, key: str) -> list:
-        if key in ("step", "d_loss", "g_loss", "seconds"):
-            return getattr(self, key)
-        return self.extra[key]
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict) -> History:
-        return cls(**{f.name: d[f.name] for f in fields(cls) if f.name in d})
-
-    def save(self, path) -> None:
-        atomic_write(Path(path), json.dumps(self.to_dict()).encode())
-
-    @classmethod
-    def load(cls, path) -> History:
-        return cls.from_dict(json.loads(Path(path).read_text()))
-
-
-class NonFiniteLossError(FloatingPointError):
-    """A loss became NaN or infinite; the message names the step and what to try."""
-
-
 def _make_optimizer(params, lr: float, cfg: TrainConfig) -> torch.optim.Optimizer:
     if cfg.optimizer == "adam":
         return torch.optim.Adam(params, lr=lr, betas=tuple(cfg.betas))
     if cfg.optimizer == "rmsprop":
         return torch.optim.RMSprop(params, lr=lr)
     return torch.optim.SGD(params, lr=lr, momentum=cfg.momentum)
-
-
-class _Batches:
-    """Turns any iterable into an endless iterator of (x, y) pairs; keeps the source's state_dict."""
-
-    def __init__(self, data):
-        if isinstance(data, torch.Tensor):
-            raise TypeError(
-                "train() takes an iterator of batches, not a tensor; wrap it: "
-                "gancourse.data.TensorBatches(x, batch_size=128)."
-            )
-        self.source = data
-        self.it = data if hasattr(data, "__next__") else iter(data)
-
-    def next(self):
-        try:
-            batch = next(self.it)
-        except StopIteration:  # a finite iterable such as a DataLoader: start its next epoch
-            if self.it is self.source:
-                raise ValueError(
-                    "the data iterator ran out; pass an endless one (TensorBatches, ToyBatches)."
-                ) from None
-            self.it = iter(self.source)
-            batch = next(self.it)
-        if isinstance(batch, (tuple, list)):
-            return batch[0], (batch[1] if len(batch) > 1 else None)
-        return batch, None
-
-    def state_dict(self):
-        return self.source.state_dict() if hasattr(self.source, "state_dict") else None
-
-    def load_state_dict(self, state) -> None:
-        if state is not None and hasattr(self.source, "load_state_dict"):
-            self.source.load_state_dict(state)
 
 
 class _StopRequest:
@@ -237,44 +168,6 @@ def _pack(x: torch.Tensor, pack: int) -> torch.Tensor:
     if x.shape[0] % pack:
         raise ValueError(f"the batch size {x.shape[0]} is not a multiple of pack={pack}.")
     return x.reshape(x.shape[0] // pack, pack * x.shape[1], *x.shape[2:])
-
-
-class _Losses:
-    """Per-step losses kept on the device and copied to the host in one transfer every ``log_every`` steps."""
-
-    def __init__(self, history: History, cfg: TrainConfig):
-        self.history, self.cfg = history, cfg
-        self.pending: list[tuple[int, float, dict[str, torch.Tensor]]] = []
-
-    def add(self, step: int, seconds: float, values: dict[str, torch.Tensor]) -> None:
-        self.pending.append((step, seconds, values))
-
-    def flush(self) -> None:
-        """Append pending losses to the history; stop on the first non-finite one."""
-        if not self.pending:
-            return
-        names = list(self.pending[0][2])
-        rows = torch.stack([torch.stack([v[n].float() for n in names]) for _, _, v in self.pending]).cpu().tolist()
-        pending, self.pending = self.pending, []
-        h = self.history
-        for (step, seconds, _), row in zip(pending, rows, strict=True):
-            for name, value in zip(names, row, strict=True):
-                if not math.isfinite(value):
-                    raise NonFiniteLossError(self._hint(step, name, value))
-            h.step.append(step)
-            h.seconds.append(seconds)
-            for name, value in zip(names, row, strict=True):
-                if name in ("d_loss", "g_loss"):
-                    getattr(h, name).append(value)
-                else:
-                    h.extra.setdefault(name, []).append(value)
-
-    def _hint(self, step: int, name: str, value: float) -> str:
-        cfg = self.cfg
-        return (f"step {step}: {name} = {value}. Training stopped; the last good checkpoint (if any) is kept. "
-                f"Try a smaller learning rate (lr_d={cfg.lr_d}, lr_g={cfg.lr_g})"
-                + (f", or check the gradient penalty (gp_weight={cfg.gp_weight})" if cfg.gp_weight else "")
-                + ", and look at the data's range.")
 
 
 class _Steps:
@@ -365,6 +258,13 @@ class _Steps:
         return {"d_loss": d_loss.detach(), "g_loss": g_loss.detach(), **{k: v.detach() for k, v in logged.items()}}
 
 
+def _nan_hint(cfg: TrainConfig) -> str:
+    return ("Training stopped; the last good checkpoint (if any) is kept. "
+            f"Try a smaller learning rate (lr_d={cfg.lr_d}, lr_g={cfg.lr_g})"
+            + (f", or check the gradient penalty (gp_weight={cfg.gp_weight})" if cfg.gp_weight else "")
+            + ", and look at the data's range.")
+
+
 def _make_schedule(opt, cfg: TrainConfig):
     if opt is None or cfg.lr_schedule == "constant":
         return None
@@ -424,7 +324,7 @@ def train(G, D, data, config: TrainConfig | None = None, *, out_dir=None, resume
     opt_g = _make_optimizer(G.parameters(), cfg.lr_g, cfg) if cfg.train_g else None
     sched_d, sched_g = _make_schedule(opt_d, cfg), _make_schedule(opt_g, cfg)
     stateful = {"opt_d": opt_d, "opt_g": opt_g, "sched_d": sched_d, "sched_g": sched_g}
-    batches = _Batches(data)
+    batches = EndlessBatches(data)
     if ckpt is not None:
         load_checkpoint(out / CHECKPOINT, G, D)
         for name, obj in stateful.items():
@@ -449,7 +349,7 @@ def train(G, D, data, config: TrainConfig | None = None, *, out_dir=None, resume
         })
         history.save(out / HISTORY)
 
-    steps, losses = _Steps(G, D, opt_d, opt_g, cfg, device), _Losses(history, cfg)
+    steps, losses = _Steps(G, D, opt_d, opt_g, cfg, device), LossLog(history, _nan_hint(cfg))
     t0 = time.perf_counter() - (history.seconds[-1] if history.seconds else 0.0)
     threads_before, cudnn_before = torch.get_num_threads(), torch.backends.cudnn.benchmark
     if threads := _cpu_threads(cfg, device, G, D):

@@ -1,4 +1,4 @@
-"""Minibatches from a dataset held as one tensor, with a resumable position.
+"""Minibatches from a dataset held as one tensor, with a resumable position; any iterable made endless.
 
 Small datasets (Fashion-MNIST is 47 MB as uint8) fit on the training device, so a batch is one
 index into a resident tensor instead of a DataLoader round trip through PIL and worker processes.
@@ -58,3 +58,41 @@ class TensorBatches:
         self.generator.set_state(state["generator"])
         self._order = state["order"].clone()
         self._pos = int(state["pos"])
+
+
+class EndlessBatches:
+    """Any iterable as an endless source of (x, y) pairs (y None for unlabelled data); keeps its ``state_dict``.
+
+    A finite iterable such as a DataLoader starts its next epoch when it runs out; an iterator that
+    runs out is an error, since it cannot be restarted.
+    """
+
+    def __init__(self, data):
+        if isinstance(data, torch.Tensor):
+            raise TypeError(
+                "train() takes an iterator of batches, not a tensor; wrap it: "
+                "gancourse.data.TensorBatches(x, batch_size=128)."
+            )
+        self.source = data
+        self.it = data if hasattr(data, "__next__") else iter(data)
+
+    def next(self) -> tuple:
+        try:
+            batch = next(self.it)
+        except StopIteration:  # a finite iterable such as a DataLoader: start its next epoch
+            if self.it is self.source:
+                raise ValueError(
+                    "the data iterator ran out; pass an endless one (TensorBatches, ToyBatches)."
+                ) from None
+            self.it = iter(self.source)
+            batch = next(self.it)
+        if isinstance(batch, (tuple, list)):
+            return batch[0], (batch[1] if len(batch) > 1 else None)
+        return batch, None
+
+    def state_dict(self):
+        return self.source.state_dict() if hasattr(self.source, "state_dict") else None
+
+    def load_state_dict(self, state) -> None:
+        if state is not None and hasattr(self.source, "load_state_dict"):
+            self.source.load_state_dict(state)

@@ -9,7 +9,7 @@ benchmarks of the mode-collapse literature (VEEGAN, PacGAN). Explained in 00_set
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 

@@ -1,0 +1,90 @@
+"""What a training run did, step by step, and the guard that stops it on a NaN.
+
+:class:`History` holds one entry per generator step (losses, logged extras, elapsed seconds) and is
+saved as ``history.json``. :class:`LossLog` keeps each step's losses on the training device and
+copies them to the host in one transfer, so a GPU is not synchronised every step; a non-finite
+value stops training with :class:`NonFiniteLossError`. Used by :func:`gancourse.train.train`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+import torch
+
+from gancourse.checkpoint import atomic_write
+
+
+@dataclass
+class History:
+    """What a run did, one entry per generator step: losses, extras and elapsed seconds."""
+
+    step: list[int] = field(default_factory=list)
+    d_loss: list[float] = field(default_factory=list)
+    g_loss: list[float] = field(default_factory=list)
+    seconds: list[float] = field(default_factory=list)
+    extra: dict[str, list[float]] = field(default_factory=dict)
+    interrupted: bool = False
+
+    def __len__(self) -> int:
+        return len(self.step)
+
+    def __getitem__(self, key: str) -> list:
+        if key in ("step", "d_loss", "g_loss", "seconds"):
+            return getattr(self, key)
+        return self.extra[key]
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> History:
+        return cls(**{f.name: d[f.name] for f in fields(cls) if f.name in d})
+
+    def save(self, path) -> None:
+        atomic_write(Path(path), json.dumps(self.to_dict()).encode())
+
+    @classmethod
+    def load(cls, path) -> History:
+        return cls.from_dict(json.loads(Path(path).read_text()))
+
+
+class NonFiniteLossError(FloatingPointError):
+    """A loss became NaN or infinite; the message names the step and what to try."""
+
+
+class LossLog:
+    """Per-step losses kept on the device and copied into a :class:`History` in one transfer when flushed.
+
+    ``hint`` ends the error raised on a NaN or infinite loss: what to try.
+    """
+
+    def __init__(self, history: History, hint):
+        self.history, self.hint = history, hint
+        self.pending: list[tuple[int, float, dict[str, torch.Tensor]]] = []
+
+    def add(self, step: int, seconds: float, values: dict[str, torch.Tensor]) -> None:
+        self.pending.append((step, seconds, values))
+
+    def flush(self) -> None:
+        """Append pending losses to the history; stop on the first non-finite one."""
+        if not self.pending:
+            return
+        names = list(self.pending[0][2])
+        rows = torch.stack([torch.stack([v[n].float() for n in names]) for _, _, v in self.pending]).cpu().tolist()
+        pending, self.pending = self.pending, []
+        h = self.history
+        for (step, seconds, _), row in zip(pending, rows, strict=True):
+            for name, value in zip(names, row, strict=True):
+                if not math.isfinite(value):
+                    raise NonFiniteLossError(f"step {step}: {name} = {value}. {self.hint}")
+            h.step.append(step)
+            h.seconds.append(seconds)
+            for name, value in zip(names, row, strict=True):
+                if name in ("d_loss", "g_loss"):
+                    getattr(h, name).append(value)
+                else:
+                    h.extra.setdefault(name, []).append(value)
