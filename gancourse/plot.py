@@ -82,7 +82,7 @@ def plot_toy(ax, samples=None, dist=None, D=None, bounds=None, resolution: int =
         cs = ax.contour(xx, yy, prob, levels=[0.1, 0.3, 0.5, 0.7, 0.9], cmap="RdYlGn", linewidths=1)
         ax.clabel(cs, fontsize=7)
     if real is not None:
-        r = torch.as_tensor(real).cpu().numpy()
+        r = torch.as_tensor(real).detach().cpu().numpy()
         ax.scatter(r[:, 0], r[:, 1], s=3, c="tab:blue", alpha=0.5, label="real")
     if samples is not None:
         s = torch.as_tensor(samples).detach().cpu().numpy()
