@@ -15,13 +15,15 @@ from pathlib import Path
 
 import torch
 
+from gancourse.errors import OutputNotWritable, UserError
+
 CHECKPOINT = "checkpoint.pt"
 HISTORY = "history.json"
 CONFIG = "config.json"
 FORMAT = "gancourse-checkpoint"
 
 
-class CheckpointError(RuntimeError):
+class CheckpointError(UserError, RuntimeError):
     """A checkpoint is missing, unreadable, not ours, or does not fit the networks."""
 
 
@@ -66,7 +68,7 @@ def check_writable(out_dir: Path) -> None:
         os.close(fd)
         os.unlink(probe)
     except OSError as e:
-        raise PermissionError(
+        raise OutputNotWritable(
             f"cannot write to the output folder {out_dir}: {e.strerror or e}. "
             f"Choose a folder you can write to."
         ) from e

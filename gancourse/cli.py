@@ -2,17 +2,19 @@
 
 Each group of subcommands lives in a module of :mod:`gancourse.commands` with a ``register``
 function; this file only assembles them, so ``gancourse --help`` lists everything the course offers.
+A :class:`gancourse.errors.UserError` ends in one line and its exit status (2: a bad request, 1: a
+run that failed, 130: Ctrl-C); any other exception is a bug and keeps its traceback.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 from gancourse import __version__
-from gancourse.checkpoint import CheckpointError
-from gancourse.errors import CommandError
+from gancourse.errors import UserError
 
 # Modules of gancourse.commands, each with register(subparsers) where subparsers maps a group
 # name ("top", "train", "bench") to an argparse subparsers object.
@@ -28,6 +30,8 @@ COMMAND_MODULES = [
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="gancourse", description="The GAN course's command line.")
     parser.add_argument("--version", action="version", version=f"gancourse {__version__}")
+    parser.add_argument("--debug", action="store_true",
+                        help=f"show the Python traceback of every error (also: {DEBUG_ENV}=1)")
     top = parser.add_subparsers(dest="command", metavar="COMMAND")
     top.required = True
     train = top.add_parser("train", help="train a GAN and write checkpoints, samples and history.json")
@@ -42,14 +46,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+DEBUG_ENV = "GANCOURSE_DEBUG"
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv or os.environ.get(DEBUG_ENV, "").strip().lower() in ("1", "true", "yes", "on")
+    args = build_parser().parse_args([a for a in argv if a != "--debug"])  # --debug may stand anywhere
     try:
         return int(args.func(args) or 0)
-    except (CommandError, CheckpointError, ValueError, FileExistsError, PermissionError, FileNotFoundError) as e:
+    except UserError as e:
+        if debug:
+            raise
         print(f"gancourse {args.command}: error: {e}", file=sys.stderr)
-        return 2
+        return e.exit_status
+    except KeyboardInterrupt:  # a second Ctrl-C, or one outside training
+        if debug:
+            raise
+        print(f"gancourse {args.command}: stopped by Ctrl-C.", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

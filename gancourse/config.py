@@ -12,6 +12,8 @@ from typing import TypeVar
 
 import torch
 
+from gancourse.errors import ConfigError, DeviceError
+
 T = TypeVar("T")
 
 FAST_ENV = "GANCOURSE_FAST"
@@ -26,7 +28,7 @@ def fast_mode() -> bool:
         return True
     if value in _FALSE:
         return False
-    raise ValueError(
+    raise ConfigError(
         f"{FAST_ENV}={os.environ[FAST_ENV]!r} is not understood; "
         f"use 1/true/yes for fast mode or 0/false/no (or unset it) for full mode."
     )
@@ -53,9 +55,9 @@ def resolve_device(device: str | torch.device | None = None) -> torch.device:
         return default_device()
     dev = torch.device(device)
     if dev.type == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError("device 'cuda' was asked for but no CUDA GPU is visible; use 'cpu' or 'auto'.")
+        raise DeviceError(f"device {str(device)!r} was asked for but no CUDA GPU is visible; use cpu (--device cpu).")
     if dev.type == "mps":
         mps = getattr(torch.backends, "mps", None)
         if mps is None or not mps.is_available():
-            raise RuntimeError("device 'mps' was asked for but Apple's MPS is not available; use 'cpu' or 'auto'.")
+            raise DeviceError("device 'mps' was asked for but Apple's MPS is not available; use cpu (--device cpu).")
     return dev

@@ -16,6 +16,7 @@ from pathlib import Path
 import torch
 
 from gancourse.checkpoint import atomic_write
+from gancourse.errors import RunFailed
 
 
 @dataclass
@@ -52,7 +53,7 @@ class History:
         return cls.from_dict(json.loads(Path(path).read_text()))
 
 
-class NonFiniteLossError(FloatingPointError):
+class NonFiniteLossError(RunFailed, FloatingPointError):
     """A loss became NaN or infinite; the message names the step and what to try."""
 
 

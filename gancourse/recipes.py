@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 
 import torch
 
+from gancourse.errors import ConfigError
+
 
 @dataclass(frozen=True)
 class Recipe:
@@ -52,7 +54,7 @@ RECIPES: dict[str, Recipe] = {
 
 def get_recipe(name: str) -> Recipe:
     if name not in RECIPES:
-        raise ValueError(f"unknown recipe {name!r}; choose one of {', '.join(RECIPES)}.")
+        raise ConfigError(f"unknown recipe {name!r}; choose one of {', '.join(RECIPES)}.")
     return RECIPES[name]
 
 

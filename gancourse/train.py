@@ -44,6 +44,7 @@ from gancourse.checkpoint import (
 )
 from gancourse.config import resolve_device
 from gancourse.data.batches import EndlessBatches
+from gancourse.errors import ConfigError, RunFolderError
 from gancourse.history import History, LossLog, NonFiniteLossError
 from gancourse.losses import clip_weights_, get_loss_family, gradient_penalty, r1_penalty
 from gancourse.models import describe
@@ -104,31 +105,31 @@ class TrainConfig:
     def validate(self) -> None:
         get_loss_family(self.loss)
         if self.optimizer not in OPTIMIZERS:
-            raise ValueError(f"unknown optimizer {self.optimizer!r}; choose one of {', '.join(OPTIMIZERS)}.")
+            raise ConfigError(f"unknown optimizer {self.optimizer!r}; choose one of {', '.join(OPTIMIZERS)}.")
         for name in ("steps", "n_critic", "pack", "log_every", "callback_every"):
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}.")
+                raise ConfigError(f"{name} must be a positive integer, got {value!r}.")
         if self.checkpoint_every < 0:
-            raise ValueError(f"checkpoint_every must be 0 (only at the end) or positive, got {self.checkpoint_every}.")
+            raise ConfigError(f"checkpoint_every must be 0 (only at the end) or positive, got {self.checkpoint_every}.")
         if self.gp_weight < 0:
-            raise ValueError(f"gp_weight must be >= 0 (10 is the WGAN-GP value), got {self.gp_weight}.")
+            raise ConfigError(f"gp_weight must be >= 0 (10 is the WGAN-GP value), got {self.gp_weight}.")
         if self.r1_weight < 0:
-            raise ValueError(f"r1_weight must be >= 0, got {self.r1_weight}.")
+            raise ConfigError(f"r1_weight must be >= 0, got {self.r1_weight}.")
         if self.clip_value is not None and self.clip_value <= 0:
-            raise ValueError(f"clip_value must be positive (0.01 in the WGAN paper) or None, got {self.clip_value}.")
+            raise ConfigError(f"clip_value must be positive (0.01 in the WGAN paper) or None, got {self.clip_value}.")
         if self.lr_g <= 0 or self.lr_d <= 0:
-            raise ValueError(f"learning rates must be positive, got lr_g={self.lr_g}, lr_d={self.lr_d}.")
+            raise ConfigError(f"learning rates must be positive, got lr_g={self.lr_g}, lr_d={self.lr_d}.")
         if self.cpu_threads is not None and self.cpu_threads < 1:
-            raise ValueError(f"cpu_threads must be a positive integer or None, got {self.cpu_threads}.")
+            raise ConfigError(f"cpu_threads must be a positive integer or None, got {self.cpu_threads}.")
         if self.lr_schedule not in LR_SCHEDULES:
-            raise ValueError(f"unknown lr_schedule {self.lr_schedule!r}; choose one of {', '.join(LR_SCHEDULES)}.")
+            raise ConfigError(f"unknown lr_schedule {self.lr_schedule!r}; choose one of {', '.join(LR_SCHEDULES)}.")
         if self.lr_schedule == "multistep" and not self.lr_milestones:
-            raise ValueError("lr_schedule='multistep' needs lr_milestones, the steps after which the rates drop.")
+            raise ConfigError("lr_schedule='multistep' needs lr_milestones, the steps after which the rates drop.")
         if not 0 < self.lr_gamma <= 1:
-            raise ValueError(f"lr_gamma must be in (0, 1], got {self.lr_gamma}.")
+            raise ConfigError(f"lr_gamma must be in (0, 1], got {self.lr_gamma}.")
         if self.pack > 1 and self.conditional:
-            raise ValueError("packing (pack > 1) and conditional training cannot be combined.")
+            raise ConfigError("packing (pack > 1) and conditional training cannot be combined.")
 
 
 def _make_optimizer(params, lr: float, cfg: TrainConfig) -> torch.optim.Optimizer:
@@ -166,7 +167,7 @@ def _pack(x: torch.Tensor, pack: int) -> torch.Tensor:
     if pack == 1:
         return x
     if x.shape[0] % pack:
-        raise ValueError(f"the batch size {x.shape[0]} is not a multiple of pack={pack}.")
+        raise ConfigError(f"the batch size {x.shape[0]} is not a multiple of pack={pack} (--pack).")
     return x.reshape(x.shape[0] // pack, pack * x.shape[1], *x.shape[2:])
 
 
@@ -281,18 +282,23 @@ def _cpu_threads(cfg: TrainConfig, device: torch.device, G, D) -> int | None:
     return cfg.cpu_threads or (1 if n_params < SMALL_MODEL_PARAMS else None)
 
 
-def _open_run(out, cfg: TrainConfig, resume: bool, overwrite: bool):
+def _open_run(out, cfg: TrainConfig, run_id: dict, resume: bool, overwrite: bool):
     """Check the run folder; the checkpoint to continue from when ``resume``, else None."""
     if out is None:
         if resume:
-            raise ValueError("resume=True needs the out_dir of the run to continue.")
+            raise ConfigError("resume=True (--resume) needs the out_dir (--out) of the run to continue.")
         return None
     ckpt = None
     if resume:
         ckpt = load_checkpoint(out / CHECKPOINT)
-        _check_same_run(ckpt["config"], cfg, out / CHECKPOINT)
+        _check_same_run(ckpt, cfg, run_id, out / CHECKPOINT)
+        if cfg.steps <= ckpt["step"]:
+            raise ConfigError(
+                f"the run in {out} is already at step {ckpt['step']}; to train further, resume with more "
+                f"steps than that (--steps {2 * ckpt['step']}, for example)."
+            )
     elif (out / CHECKPOINT).exists() and not overwrite:
-        raise FileExistsError(
+        raise RunFolderError(
             f"{out} already holds a run ({CHECKPOINT}); continue it with resume=True (--resume), "
             f"replace it with overwrite=True, or choose another folder."
         )
@@ -301,18 +307,23 @@ def _open_run(out, cfg: TrainConfig, resume: bool, overwrite: bool):
 
 
 def train(G, D, data, config: TrainConfig | None = None, *, out_dir=None, resume: bool = False,
-          overwrite: bool = False, callbacks=(), progress: bool = True, **overrides) -> History:
+          overwrite: bool = False, callbacks=(), progress: bool = True, meta: dict | None = None,
+          **overrides) -> History:
     """Train ``G`` against ``D`` on batches from ``data``; return the :class:`History`.
 
     ``config`` is a :class:`TrainConfig`; keyword ``overrides`` replace its fields
     (``train(G, D, data, steps=500, loss="wasserstein", gp_weight=10, n_critic=5)``).
     ``callbacks`` are called as ``fn(step, G, D, history)`` every ``callback_every`` steps and at the end.
     With ``out_dir``, checkpoints, ``history.json`` and ``config.json`` are written there; an existing
-    run is never overwritten unless ``overwrite=True``, and ``resume=True`` continues it exactly.
+    run is never overwritten unless ``overwrite=True``, and ``resume=True`` continues it exactly; a
+    resume with other settings, other networks or other data is refused. ``meta`` is kept in the
+    checkpoint as it is (the command line keeps its arguments there).
     """
     cfg = TrainConfig.make(config, overrides)
     out = Path(out_dir) if out_dir is not None else None
-    ckpt = _open_run(out, cfg, resume, overwrite)
+    batches = EndlessBatches(data)
+    run_id = {"data": batches.identity(), "models": {"G": describe(G), "D": describe(D)}}
+    ckpt = _open_run(out, cfg, run_id, resume, overwrite)
     device = resolve_device(cfg.device)
     if cfg.bf16 and device.type != "cuda":
         warnings.warn(f"bf16 autocast is for CUDA GPUs; training in float32 on {device.type}.", stacklevel=2)
@@ -324,7 +335,6 @@ def train(G, D, data, config: TrainConfig | None = None, *, out_dir=None, resume
     opt_g = _make_optimizer(G.parameters(), cfg.lr_g, cfg) if cfg.train_g else None
     sched_d, sched_g = _make_schedule(opt_d, cfg), _make_schedule(opt_g, cfg)
     stateful = {"opt_d": opt_d, "opt_g": opt_g, "sched_d": sched_d, "sched_g": sched_g}
-    batches = EndlessBatches(data)
     if ckpt is not None:
         load_checkpoint(out / CHECKPOINT, G, D)
         for name, obj in stateful.items():
@@ -345,7 +355,8 @@ def train(G, D, data, config: TrainConfig | None = None, *, out_dir=None, resume
             "format": FORMAT, "version": __version__, "step": step, "G": G.state_dict(), "D": D.state_dict(),
             **{name: (obj.state_dict() if obj is not None else None) for name, obj in stateful.items()},
             "rng": rng_state(), "data": batches.state_dict(), "config": asdict(cfg),
-            "history": history.to_dict(), "models": {"G": describe(G), "D": describe(D)},
+            "history": history.to_dict(), "models": run_id["models"], "data_identity": run_id["data"],
+            "meta": meta,
         })
         history.save(out / HISTORY)
 
@@ -399,14 +410,28 @@ def train(G, D, data, config: TrainConfig | None = None, *, out_dir=None, resume
     return history
 
 
-def _check_same_run(saved: dict, cfg: TrainConfig, path: Path) -> None:
-    asked = asdict(cfg)
+def _check_same_run(ckpt: dict, cfg: TrainConfig, run_id: dict, path: Path) -> None:
+    """Refuse to resume with any setting, network or data other than the checkpoint's; name each difference."""
+    saved, asked = ckpt["config"], asdict(cfg)
     fixed = set(asked) - _RESUMABLE_CHANGES
     if saved.get("lr_schedule") == "cosine":
         fixed.add("steps")  # the cosine reaches 0 at the run's first step count: it cannot be stretched
-    differ = [k for k in asked if k in fixed and k in saved and _normal(saved[k]) != _normal(asked[k])]
+    differ = [(k, saved[k], asked[k]) for k in asked
+              if k in fixed and k in saved and _normal(saved[k]) != _normal(asked[k])]
+    for name in ("G", "D"):
+        before, now = ckpt.get("models", {}).get(name, {}), run_id["models"][name]
+        if before.get("class") != now.get("class"):
+            differ.append((f"{name} network", before.get("class"), now.get("class")))
+            continue
+        old_hp, new_hp = before.get("hparams", {}), now.get("hparams", {})
+        differ += [(f"{name} {k}", old_hp.get(k), new_hp.get(k)) for k in sorted(set(old_hp) | set(new_hp))
+                   if _normal(old_hp.get(k)) != _normal(new_hp.get(k))]
+    before, now = ckpt.get("data_identity"), run_id["data"]
+    if before is not None and now is not None:
+        differ += [(f"data {k}", before.get(k), now.get(k)) for k in sorted(set(before) | set(now))
+                   if before.get(k) != now.get(k)]
     if differ:
-        detail = ", ".join(f"{k}: checkpoint {saved[k]!r}, asked {asked[k]!r}" for k in differ)
+        detail = "; ".join(f"{k}: checkpoint {a!r}, asked {b!r}" for k, a, b in differ)
         raise CheckpointError(
             f"{path} was trained with other settings ({detail}). Resume with the same settings, "
             f"or start a new run in another folder."

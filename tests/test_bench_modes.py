@@ -87,11 +87,11 @@ def test_one_train_call_covers_the_whole_run():
         train_on_mixture("unrolled", "ring8")
 
 
-def test_command_prints_a_table_and_json(capsys):
+def test_command_prints_a_table_and_json(capsys, cli):
     assert main(["bench", "modes", "--seeds", "1", "--steps", "3", "--methods", "minimax", "--mixtures", "ring8",
                  "--json", "--quiet", "--threads", "1"]) == 0
     captured = capsys.readouterr()
     doc = json.loads(captured.out)
     assert doc["records"][0]["method"] == "minimax" and doc["setup"]["steps"] == 3
     assert "reverse KL" in captured.err and "wall time" in captured.err
-    assert main(["bench", "modes", "--seeds", "0"]) == 2
+    assert cli(["bench", "modes", "--seeds", "0"]) == 2

@@ -56,16 +56,16 @@ def test_train_toy_writes_everything_and_resumes(tmp_path, capsys):
     assert load_checkpoint(out)["step"] == 40
 
 
-def test_train_toy_bad_input(tmp_path, capsys):
-    assert main(["train", "toy", "--steps", "0", "--out", str(tmp_path / "a"), "--quiet"]) == 2
-    assert "steps must be a positive integer" in capsys.readouterr().err
-    assert main(["train", "toy", "--n-critic", "0", "--out", str(tmp_path / "b"), "--quiet"]) == 2
-    assert "n_critic" in capsys.readouterr().err
-    assert main(["train", "toy", "--gp-weight", "-1", "--out", str(tmp_path / "c"), "--quiet"]) == 2
-    assert "gp_weight" in capsys.readouterr().err
-    with pytest.raises(SystemExit):
-        main(["train", "toy", "--loss", "vanilla", "--out", str(tmp_path / "d")])
+def test_train_toy_bad_input(tmp_path, capsys, cli):
+    assert cli(["train", "toy", "--steps", "0", "--out", tmp_path / "a", "--quiet"]) == 2
+    assert "argument --steps: must be a positive whole number, got 0" in capsys.readouterr().err
+    assert cli(["train", "toy", "--n-critic", "0", "--out", tmp_path / "b", "--quiet"]) == 2
+    assert "--n-critic" in capsys.readouterr().err
+    assert cli(["train", "toy", "--gp-weight", "-1", "--out", tmp_path / "c", "--quiet"]) == 2
+    assert "--gp-weight" in capsys.readouterr().err
+    assert cli(["train", "toy", "--loss", "vanilla", "--out", tmp_path / "d"]) == 2
     assert "invalid choice: 'vanilla'" in capsys.readouterr().err
+    assert not any((tmp_path / name).exists() for name in "abcd")  # refused before any folder was made
 
 
 def test_resume_from_missing_or_corrupt_checkpoint(tmp_path, capsys):

@@ -48,11 +48,11 @@ def test_resume_with_data_that_does_not_fit_is_a_clear_error(fm_root, tmp_path, 
     assert "makes 1-channel 28 px images" in err and "32 px" in err
 
 
-def test_unsupported_image_size_is_a_clear_error(tmp_path, capsys):
+def test_unsupported_image_size_is_a_clear_error(tmp_path, capsys, cli):
     write_pictures(tmp_path / "pics", n=3)
-    args = ["--dataset", f"folder:{tmp_path / 'pics'}", "--image-size", "40"]
-    assert tiny_train("dcgan", tmp_path, tmp_path / "run", 2, *args) == 2
-    assert "take (28, 32, 64) px" in capsys.readouterr().err
+    args = ["train", "dcgan", "--dataset", f"folder:{tmp_path / 'pics'}", "--image-size", "40", "--out", tmp_path / "r"]
+    assert cli(args) == 2
+    assert "invalid choice: 40 (choose from 28, 32, 64)" in capsys.readouterr().err
 
 
 def test_sample_writes_a_grid_of_n_images(fm_root, tmp_path, capsys):

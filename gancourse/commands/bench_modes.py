@@ -17,12 +17,7 @@ def run(args) -> int:
     import torch
 
     from gancourse.bench.modes import TARGET, ToySetup, format_table, run_benchmark, setup_dict
-    from gancourse.errors import CommandError
 
-    if args.seeds < 1:
-        raise CommandError(f"--seeds must be at least 1, got {args.seeds}.")
-    if args.steps is not None and args.steps < 1:
-        raise CommandError(f"--steps must be at least 1, got {args.steps}.")
     if args.threads:
         torch.set_num_threads(args.threads)
     setup = ToySetup() if args.steps is None else ToySetup(steps=args.steps)
@@ -49,15 +44,16 @@ def run(args) -> int:
 
 def register(groups) -> None:
     from gancourse.bench.modes import METHODS, MIXTURES
+    from gancourse.commands.arguments import count_or_zero, positive_int
     from gancourse.recipes import RECIPES
 
     p = groups["bench"].add_parser("modes", help="mode collapse on the 8-mode ring and 25-mode grid, over seeds")
-    p.add_argument("--seeds", type=int, default=5, help="runs per method and mixture (default 5)")
+    p.add_argument("--seeds", type=positive_int, default=5, help="runs per method and mixture (default 5)")
     p.add_argument("--json", action="store_true", help="JSON records on stdout (table and progress on stderr)")
     p.add_argument("--methods", nargs="+", default=list(METHODS), choices=list(RECIPES), metavar="METHOD",
                    help=f"recipes to compare (default: {' '.join(METHODS)}; any of {', '.join(RECIPES)})")
     p.add_argument("--mixtures", nargs="+", default=list(MIXTURES), choices=list(MIXTURES))
-    p.add_argument("--steps", type=int, default=None, help="generator steps per run (default 3000)")
-    p.add_argument("--threads", type=int, default=0, help="torch CPU threads (default: torch's choice)")
+    p.add_argument("--steps", type=positive_int, default=None, help="generator steps per run (default 3000)")
+    p.add_argument("--threads", type=count_or_zero, default=0, help="torch CPU threads (default: torch's choice)")
     p.add_argument("--quiet", action="store_true", help="no line per run")
     p.set_defaults(func=run)

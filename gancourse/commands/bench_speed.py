@@ -20,17 +20,19 @@ def run(args) -> int:
 
 
 def register(groups) -> None:
+    from gancourse.commands.arguments import count_or_zero, device, positive_int
     p = groups["bench"].add_parser("speed", help="our DCGAN training step against the usual DataLoader loop")
-    p.add_argument("--device", default=None, help="cpu or cuda (default: the best available)")
+    p.add_argument("--device", type=device, default=None, help="cpu or cuda (default: the best available)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument("--dataset", default="fashion-mnist", choices=["fashion-mnist", "mnist"])
     p.add_argument("--root", default=None, help="folder holding the dataset's IDX files")
     p.add_argument("--image-size", type=int, default=28, choices=[28, 32, 64])
-    p.add_argument("--width", type=int, default=64)
-    p.add_argument("--batch-size", type=int, default=128)
-    p.add_argument("--steps", type=int, default=None, help="steps per repeat (default 20 on CPU, 200 on GPU)")
-    p.add_argument("--warmup", type=int, default=3)
-    p.add_argument("--repeats", type=int, default=5)
-    p.add_argument("--workers", type=int, default=2, help="reference DataLoader workers (the example's default: 2)")
-    p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
+    p.add_argument("--width", type=positive_int, default=64)
+    p.add_argument("--batch-size", type=positive_int, default=128)
+    p.add_argument("--steps", type=positive_int, default=None, help="steps per repeat (default 20 on CPU, 200 on GPU)")
+    p.add_argument("--warmup", type=count_or_zero, default=3)
+    p.add_argument("--repeats", type=positive_int, default=5)
+    p.add_argument("--workers", type=count_or_zero, default=2,
+                   help="reference DataLoader workers (the example's default: 2)")
+    p.add_argument("--threads", type=positive_int, default=None, help="torch CPU threads (default: torch's choice)")
     p.set_defaults(func=run)

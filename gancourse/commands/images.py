@@ -83,6 +83,7 @@ def run_sample(args) -> int:
 
 
 def register(groups) -> None:
+    from gancourse.commands.arguments import count_or_zero, device, positive_int, sample_count
     from gancourse.data.images import DATASET_NAMES
 
     for kind, what in (("dcgan", "DCGAN (Radford et al.)"), ("wgan-gp", "WGAN-GP: critic without batch norm")):
@@ -91,24 +92,24 @@ def register(groups) -> None:
         p.add_argument("--root", default=None, help="folder to look in first for the dataset's files")
         p.add_argument("--download", action="store_true", default=None,
                        help="download the dataset if no local copy is found (needs internet)")  # fmt: skip
-        p.add_argument("--image-size", type=int, default=None, help="resize to 28, 32 or 64 px")
-        p.add_argument("--steps", type=int, default=3000, help="generator steps (default 3000)")
-        p.add_argument("--batch-size", type=int, default=128)
-        p.add_argument("--width", type=int, default=64, help="channels of G's last hidden layer (default 64)")
-        p.add_argument("--z-dim", type=int, default=100)
+        p.add_argument("--image-size", type=int, default=None, choices=[28, 32, 64], help="resize to 28, 32 or 64 px")
+        p.add_argument("--steps", type=positive_int, default=3000, help="generator steps (default 3000)")
+        p.add_argument("--batch-size", type=positive_int, default=128)
+        p.add_argument("--width", type=positive_int, default=64, help="channels of G's last hidden layer (default 64)")
+        p.add_argument("--z-dim", type=positive_int, default=100)
         p.add_argument("--out", required=True, help="output folder (created; an existing run needs --resume)")
         p.add_argument("--resume", action="store_true", help="continue the run in --out exactly where it stopped")
-        p.add_argument("--device", default=None, help="cpu, cuda, mps (default: the best available)")
+        p.add_argument("--device", type=device, default=None, help="cpu, cuda, mps (default: the best available)")
         p.add_argument("--seed", type=int, default=0)
-        p.add_argument("--sample-every", type=int, default=500, help="steps between sample grids")
-        p.add_argument("--checkpoint-every", type=int, default=500)
+        p.add_argument("--sample-every", type=positive_int, default=500, help="steps between sample grids")
+        p.add_argument("--checkpoint-every", type=count_or_zero, default=500)
         p.add_argument("--quiet", action="store_true", help="no progress bar")
         p.set_defaults(func=run_train, kind=kind)
 
     p = groups["top"].add_parser("sample", help="a grid of images from a trained image GAN's checkpoint")
     p.add_argument("checkpoint", help="checkpoint.pt (or the run folder holding it)")
-    p.add_argument("--n", type=int, default=64, help="number of images (default 64)")
+    p.add_argument("--n", type=sample_count, default=64, help="number of images (default 64)")
     p.add_argument("--out", default="grid.png", help="PNG file to write (default grid.png)")
-    p.add_argument("--nrow", type=int, default=8, help="images per row")
+    p.add_argument("--nrow", type=positive_int, default=8, help="images per row")
     p.add_argument("--seed", type=int, default=0, help="seed of the noise z")
     p.set_defaults(func=run_sample)

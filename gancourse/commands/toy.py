@@ -47,24 +47,25 @@ def run(args) -> int:
 
 
 def register(groups) -> None:
+    from gancourse.commands.arguments import count_or_zero, device, float_or_zero, positive_float, positive_int
     from gancourse.data.toy import TOY_NAMES
 
     p = groups["train"].add_parser("toy", help="an MLP GAN on a 2-D toy distribution")
     p.add_argument("--dataset", default="grid25", choices=[n for n in TOY_NAMES if n != "gaussian1d"])
     p.add_argument("--loss", default="nonsaturating", choices=list(LOSS_FAMILIES))
-    p.add_argument("--steps", type=int, default=2000, help="generator steps (default 2000)")
+    p.add_argument("--steps", type=positive_int, default=2000, help="generator steps (default 2000)")
     p.add_argument("--out", required=True, help="output folder (created; an existing run needs --resume)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out exactly where it stopped")
-    p.add_argument("--batch-size", type=int, default=256)
-    p.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate of G and D")
-    p.add_argument("--n-critic", type=int, default=1, help="discriminator steps per generator step")
-    p.add_argument("--gp-weight", type=float, default=0.0, help="gradient penalty weight (10 for WGAN-GP)")
-    p.add_argument("--pack", type=int, default=1, help="PacGAN packing degree")
-    p.add_argument("--hidden", type=int, default=128)
-    p.add_argument("--depth", type=int, default=3)
-    p.add_argument("--z-dim", type=int, default=2)
+    p.add_argument("--batch-size", type=positive_int, default=256)
+    p.add_argument("--lr", type=positive_float, default=1e-3, help="Adam learning rate of G and D")
+    p.add_argument("--n-critic", type=positive_int, default=1, help="discriminator steps per generator step")
+    p.add_argument("--gp-weight", type=float_or_zero, default=0.0, help="gradient penalty weight (10 for WGAN-GP)")
+    p.add_argument("--pack", type=positive_int, default=1, help="PacGAN packing degree")
+    p.add_argument("--hidden", type=positive_int, default=128)
+    p.add_argument("--depth", type=positive_int, default=3)
+    p.add_argument("--z-dim", type=positive_int, default=2)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--device", default=None, help="cpu, cuda, mps (default: the best available)")
-    p.add_argument("--checkpoint-every", type=int, default=500)
+    p.add_argument("--device", type=device, default=None, help="cpu, cuda, mps (default: the best available)")
+    p.add_argument("--checkpoint-every", type=count_or_zero, default=500)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run)

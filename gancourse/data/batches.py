@@ -6,7 +6,24 @@ index into a resident tensor instead of a DataLoader round trip through PIL and 
 
 from __future__ import annotations
 
+import hashlib
+
 import torch
+
+from gancourse.errors import ConfigError
+
+
+def fingerprint(x: torch.Tensor, rows: int = 2048) -> str:
+    """A short digest of a tensor's content: its shape and an even spread of at most ``rows`` rows.
+
+    Enough to tell two datasets (or two copies of one) apart without hashing every byte of a large
+    tensor or copying it off the GPU.
+    """
+    step = max(1, len(x) // rows)
+    sample = x[::step].detach().to("cpu", torch.float32).contiguous()
+    digest = hashlib.sha1(str(tuple(x.shape)).encode())
+    digest.update(sample.numpy().tobytes())
+    return digest.hexdigest()[:16]
 
 
 class TensorBatches:
@@ -25,7 +42,9 @@ class TensorBatches:
         if any(len(t) != n for t in tensors):
             raise ValueError(f"all tensors need the same length, got {[len(t) for t in tensors]}.")
         if not 0 < batch_size <= n:
-            raise ValueError(f"batch_size must be between 1 and the dataset size {n}, got {batch_size}.")
+            raise ConfigError(
+                f"batch_size (--batch-size) must be between 1 and the dataset size {n}, got {batch_size}."
+            )
         self.tensors = tuple(t.to(device) if device is not None else t for t in tensors)
         self.single = not isinstance(data, (tuple, list))
         self.batch_size = batch_size
@@ -50,6 +69,11 @@ class TensorBatches:
     def __len__(self) -> int:
         """Batches per epoch."""
         return self.n // self.batch_size
+
+    def identity(self) -> dict:
+        """What a resumed run must see again: the batch size and the data (:func:`fingerprint`)."""
+        return {"batch_size": self.batch_size, "examples": self.n,
+                "fingerprint": "-".join(fingerprint(t) for t in self.tensors)}
 
     def state_dict(self) -> dict:
         return {"generator": self.generator.get_state(), "order": self._order.clone(), "pos": self._pos}
@@ -92,6 +116,10 @@ class EndlessBatches:
 
     def state_dict(self):
         return self.source.state_dict() if hasattr(self.source, "state_dict") else None
+
+    def identity(self) -> dict | None:
+        """The source's ``identity()`` (batch size and data fingerprint), or None if it has none."""
+        return self.source.identity() if hasattr(self.source, "identity") else None
 
     def load_state_dict(self, state) -> None:
         if state is not None and hasattr(self.source, "load_state_dict"):

@@ -36,6 +36,7 @@ from gancourse.data.local import (  # noqa: F401  (re-exported: the public names
     search_dirs,
     torchvision_mnist,
 )
+from gancourse.errors import ConfigError, UserError
 
 DATASET_NAMES = ("fashion-mnist", "mnist", "cifar10", "celeba", "digits", "folder:PATH")
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
@@ -46,7 +47,7 @@ _FASHION_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
 RESIDENT_LIMIT_BYTES = 2 * 1024**3
 
 
-class ImageFolderError(ValueError):
+class ImageFolderError(UserError, ValueError):
     """A folder without images, or an image that cannot be read."""
 
 
@@ -133,7 +134,7 @@ def load_images(name: str = "fashion-mnist", root=None, split: str = "train",
     key = key.lower().replace("_", "-")
     key = {"fashionmnist": "fashion-mnist", "cifar-10": "cifar10"}.get(key, key)
     if split not in ("train", "test", "valid") or (split == "valid" and key != "celeba"):
-        raise ValueError(f"split must be 'train' or 'test' (or 'valid' for celeba), got {split!r}.")
+        raise ConfigError(f"split must be 'train' or 'test' (or 'valid' for celeba), got {split!r}.")
     if key in _IDX:
         data = _load_idx(key, root, split, download)
     elif key == "cifar10":
@@ -143,7 +144,7 @@ def load_images(name: str = "fashion-mnist", root=None, split: str = "train",
     elif key == "celeba":
         return _load_celeba(root, split, image_size or 64, download)
     else:
-        raise ValueError(f"unknown dataset {name!r}; choose one of {', '.join(DATASET_NAMES)}.")
+        raise ConfigError(f"unknown dataset {name!r}; choose one of {', '.join(DATASET_NAMES)}.")
     return resize(data, image_size) if image_size else data
 
 
@@ -187,6 +188,10 @@ class LoaderBatches:
             self._it = iter(loader)
         self._pos += self.batch_size
         return next(self._it)[0].to(self.device)
+
+    def identity(self) -> dict:
+        """The batch size and the dataset (its name and size)."""
+        return {"batch_size": self.batch_size, "examples": len(self.data), "data": self.data.name}
 
     def state_dict(self) -> dict:
         return {

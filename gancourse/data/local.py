@@ -15,6 +15,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from gancourse.errors import OutputNotWritable, UserError
+
 DATA_ENV = "GANCOURSE_DATA"
 COURSE_DATA_DIR = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "gancourse"
 # name -> (torchvision class name, folder names that may hold the IDX files, system folders)
@@ -29,7 +31,7 @@ _IDX = {
 _APT_PACKAGE = {"fashion-mnist": "dataset-fashion-mnist"}
 
 
-class DataNotFoundError(FileNotFoundError):
+class DataNotFoundError(UserError, FileNotFoundError):
     """The dataset is on none of the searched paths and could not be downloaded."""
 
 
@@ -136,7 +138,7 @@ def _readable(path: Path, name: str) -> Path:
             return out
         except PermissionError:
             continue
-    raise PermissionError(f"no writable folder to unpack {path}")
+    raise OutputNotWritable(f"no writable folder to unpack {path}: set {DATA_ENV} to a folder you can write to.")
 
 
 def torchvision_mnist(name: str = "fashion-mnist", root=None, split: str = "train", transform=None):

@@ -13,6 +13,8 @@ from collections.abc import Sequence
 
 import torch
 
+from gancourse.errors import ConfigError
+
 
 def _as_tensor(value, name: str) -> torch.Tensor:
     t = torch.as_tensor(value, dtype=torch.float32)
@@ -150,7 +152,7 @@ TOY_NAMES = tuple(_TOYS)
 def make_toy(name: str):
     """A toy distribution by name: one of :data:`TOY_NAMES`."""
     if name not in _TOYS:
-        raise ValueError(f"unknown toy dataset {name!r}; choose one of {', '.join(TOY_NAMES)}.")
+        raise ConfigError(f"unknown toy dataset {name!r}; choose one of {', '.join(TOY_NAMES)}.")
     return _TOYS[name]()
 
 
@@ -159,7 +161,7 @@ class ToyBatches:
 
     def __init__(self, dist, batch_size: int, seed: int = 0, device=None):
         if batch_size < 1:
-            raise ValueError(f"batch_size must be at least 1, got {batch_size}.")
+            raise ConfigError(f"batch_size (--batch-size) must be at least 1, got {batch_size}.")
         self.dist = dist
         self.batch_size = batch_size
         self.device = device
@@ -177,3 +179,10 @@ class ToyBatches:
 
     def load_state_dict(self, state: dict) -> None:
         self.generator.set_state(state["generator"])
+
+    def identity(self) -> dict:
+        """What a resumed run must see again: the distribution (a fingerprint of fixed draws) and batch size."""
+        from gancourse.data.batches import fingerprint
+
+        draws = self.dist.sample(256, generator=torch.Generator().manual_seed(0))
+        return {"data": repr(self.dist), "batch_size": self.batch_size, "fingerprint": fingerprint(draws)}
