@@ -40,12 +40,35 @@ def test_train_writes_checkpoints_samples_and_resumes(kind, fm_root, tmp_path, c
     assert "already holds a run" in capsys.readouterr().err
 
 
-def test_resume_with_data_that_does_not_fit_is_a_clear_error(fm_root, tmp_path, capsys):
+def _run_files(out):
+    return {p.name: p.read_bytes() for p in out.iterdir()}
+
+
+def test_resume_with_other_arguments_is_refused_and_rewrites_nothing(fm_root, tmp_path, capsys):
     out = tmp_path / "run"
     assert tiny_train("dcgan", fm_root, out, 2) == 0
-    assert tiny_train("dcgan", fm_root, out, 4, "--resume", "--image-size", "32") == 2
-    err = capsys.readouterr().err
-    assert "makes 1-channel 28 px images" in err and "32 px" in err
+    before = _run_files(out)
+    for extra, said in [(["--image-size", "32"], "--image-size None (the run) vs 32 (asked)"),
+                        (["--batch-size", "4"], "--batch-size 8 (the run) vs 4 (asked)"),
+                        (["--dataset", "mnist"], "--dataset fashion-mnist (the run) vs mnist (asked)"),
+                        (["--seed", "3"], "--seed 0 (the run) vs 3 (asked)")]:
+        assert tiny_train("dcgan", fm_root, out, 4, "--resume", *extra) == 2, extra
+        assert said in capsys.readouterr().err
+    assert tiny_train("wgan-gp", fm_root, out, 4, "--resume") == 2
+    assert "trained by 'gancourse train dcgan'" in capsys.readouterr().err
+    assert tiny_train("dcgan", fm_root, out, 2, "--resume") == 2
+    assert "already at step 2" in capsys.readouterr().err
+    assert _run_files(out) == before  # nothing in the folder was rewritten
+
+
+def test_resume_on_another_copy_of_the_data_is_refused(fm_root, tmp_path, capsys):
+    out = tmp_path / "run"
+    assert tiny_train("dcgan", fm_root, out, 2) == 0
+    other = tmp_path / "other"
+    for split in ("train", "test"):
+        write_mnist_split(other, split=split, n=32, seed=5)  # same name, shape and size; other pictures
+    assert tiny_train("dcgan", other, out, 4, "--resume") == 2
+    assert "data fingerprint" in capsys.readouterr().err
 
 
 def test_unsupported_image_size_is_a_clear_error(tmp_path, capsys, cli):

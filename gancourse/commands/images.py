@@ -11,20 +11,6 @@ from __future__ import annotations
 from pathlib import Path
 
 
-def _check_fits(ckpt_path: Path, data) -> None:
-    """On --resume: the checkpoint's networks must take the dataset's images."""
-    from gancourse.checkpoint import load_checkpoint
-    from gancourse.errors import CommandError
-
-    hp = load_checkpoint(ckpt_path)["models"]["G"].get("hparams", {})
-    want = (hp.get("channels"), hp.get("image_size"))
-    if want != (data.channels, data.image_size):
-        raise CommandError(
-            f"the run in {ckpt_path.parent} makes {want[0]}-channel {want[1]} px images, but {data.name} has "
-            f"{data.channels}-channel {data.image_size} px images; resume with the dataset it was trained on."
-        )
-
-
 def run_train(args) -> int:
     import time
 
@@ -32,11 +18,13 @@ def run_train(args) -> int:
 
     from gancourse.callbacks import SampleFiles
     from gancourse.checkpoint import CHECKPOINT
+    from gancourse.commands.runs import arguments, check_resume
     from gancourse.data.images import load_images
     from gancourse.errors import CommandError
     from gancourse.experiments import train_image_gan
     from gancourse.models import IMAGE_SIZES
 
+    check_resume(args)
     data = load_images(args.dataset, root=args.root, image_size=args.image_size, download=args.download)
     if data.image_size not in IMAGE_SIZES:
         raise CommandError(
@@ -44,20 +32,19 @@ def run_train(args) -> int:
             f"Pass --image-size 32 or 64."
         )
     out = Path(args.out)
-    if args.resume and (out / CHECKPOINT).exists():
-        _check_fits(out / CHECKPOINT, data)
     fixed_z = torch.randn(64, args.z_dim, generator=torch.Generator().manual_seed(args.seed))
     start = time.perf_counter()
     G, D, history = train_image_gan(
         args.kind, data, steps=args.steps, batch_size=args.batch_size, width=args.width, z_dim=args.z_dim,
         device=args.device, seed=args.seed, out_dir=out, resume=args.resume, callbacks=[SampleFiles(fixed_z, out)],
         callback_every=args.sample_every, checkpoint_every=args.checkpoint_every, progress=not args.quiet,
+        meta={"arguments": arguments(args)},
     )  # fmt: skip
     seconds = time.perf_counter() - start
     done = history.step[-1] if history.step else 0
     print(f"{args.kind} on {data.name}: step {done} of {args.steps} ({seconds:.1f} s this run)")
     print(f"wrote {out / 'samples.png'}, {out / CHECKPOINT}, {out / 'history.json'}")
-    return 0
+    return 130 if history.interrupted else 0  # 130: stopped by Ctrl-C, as a shell reports it
 
 
 def run_sample(args) -> int:
@@ -75,8 +62,6 @@ def run_sample(args) -> int:
         )
     G = build(description)
     load_checkpoint(args.checkpoint, G=G)
-    if args.n < 1:
-        raise CommandError(f"--n must be at least 1, got {args.n}.")
     save_image_grid(generate(G, n=args.n, seed=args.seed), Path(args.out), nrow=args.nrow)
     print(f"wrote {args.n} samples from step {ckpt['step']} to {args.out}")
     return 0

@@ -12,12 +12,16 @@ from gancourse.losses import LOSS_FAMILIES
 
 
 def run(args) -> int:
+    from gancourse.commands.runs import arguments, check_resume
     from gancourse.data import make_toy
     from gancourse.errors import CommandError
     from gancourse.experiments import train_toy
     from gancourse.metrics.modes import mode_coverage
     from gancourse.plot import save_toy_picture
 
+    if args.batch_size % args.pack:
+        raise CommandError(f"--batch-size {args.batch_size} is not a multiple of --pack {args.pack}.")
+    check_resume(args)
     out = Path(args.out)
     dist = make_toy(args.dataset)
     if dist.dim != 2:
@@ -30,7 +34,7 @@ def run(args) -> int:
         settings["betas"] = (0.5, 0.9)  # the WGAN-GP paper's
     run = train_toy("nonsaturating", dist, args.steps, batch_size=args.batch_size, seed=args.seed,
                     networks=dict(hidden=args.hidden, depth=args.depth, z_dim=args.z_dim), out_dir=out,
-                    resume=args.resume, progress=not args.quiet, **settings)
+                    resume=args.resume, progress=not args.quiet, meta={"arguments": arguments(args)}, **settings)
     x = run.samples(2500)
     step = run.history.step[-1] if run.history.step else 0
     D_view = run.D.cpu() if args.pack == 1 else None  # a packed D judges pack points at once: no 2-D surface
@@ -43,7 +47,7 @@ def run(args) -> int:
                     f"{100 * r.high_quality_fraction:.1f} %, reverse KL {r.reverse_kl:.3f}")
     print(summary)
     print(f"wrote {out / 'samples.png'}, {out / 'checkpoint.pt'}, {out / 'history.json'}")
-    return 0
+    return 130 if run.history.interrupted else 0  # 130: stopped by Ctrl-C, as a shell reports it
 
 
 def register(groups) -> None:
