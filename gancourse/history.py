@@ -53,8 +53,43 @@ class History:
         return cls.from_dict(json.loads(Path(path).read_text()))
 
 
+# No healthy GAN loss of the course comes near this (BCE losses stay below ~50, critic estimates of
+# image distances below ~1e3); a run beyond it has diverged and will soon be NaN.
+LOSS_BOUND = 1e6
+
+
 class NonFiniteLossError(RunFailed, FloatingPointError):
-    """A loss became NaN or infinite; the message names the step and what to try."""
+    """A loss became NaN, infinite or impossibly large, or a weight did; the message names the step and what to try."""
+
+
+def check_finite_state(step: int, named: dict, hint: str) -> None:
+    """Stop when any tensor of the networks or optimizer states in ``named`` (name -> state_dict) is not finite.
+
+    One sum per state, one transfer for all: cheap enough to run whenever losses are flushed.
+    """
+    sums, names = [], []
+    for name, state in named.items():
+        tensors = [t for t in _tensors(state) if t.is_floating_point()]
+        if tensors:
+            sums.append(torch.stack([t.detach().float().abs().sum() for t in tensors]).sum())
+            names.append(name)
+    if not sums:
+        return
+    bad = [n for n, total in zip(names, torch.stack(sums).cpu().tolist(), strict=True) if not math.isfinite(total)]
+    if bad:
+        raise NonFiniteLossError(f"step {step}: {' and '.join(bad)} hold NaN or infinite values: training "
+                                 f"diverged. {hint}")
+
+
+def _tensors(state):
+    if isinstance(state, torch.Tensor):
+        yield state
+    elif isinstance(state, dict):
+        for value in state.values():
+            yield from _tensors(value)
+    elif isinstance(state, (list, tuple)):
+        for value in state:
+            yield from _tensors(value)
 
 
 class LossLog:
@@ -71,7 +106,7 @@ class LossLog:
         self.pending.append((step, seconds, values))
 
     def flush(self) -> None:
-        """Append pending losses to the history; stop on the first non-finite one."""
+        """Append pending losses to the history; stop on the first non-finite or diverged one."""
         if not self.pending:
             return
         names = list(self.pending[0][2])
@@ -82,6 +117,9 @@ class LossLog:
             for name, value in zip(names, row, strict=True):
                 if not math.isfinite(value):
                     raise NonFiniteLossError(f"step {step}: {name} = {value}. {self.hint}")
+                if name in ("d_loss", "g_loss") and abs(value) > LOSS_BOUND:
+                    raise NonFiniteLossError(f"step {step}: {name} = {value:.3g}, beyond ±{LOSS_BOUND:.0e}, which no "
+                                             f"healthy run reaches: training diverged. {self.hint}")
             h.step.append(step)
             h.seconds.append(seconds)
             for name, value in zip(names, row, strict=True):

@@ -45,7 +45,7 @@ from gancourse.checkpoint import (
 from gancourse.config import resolve_device
 from gancourse.data.batches import EndlessBatches
 from gancourse.errors import ConfigError, RunFolderError
-from gancourse.history import History, LossLog, NonFiniteLossError
+from gancourse.history import History, LossLog, NonFiniteLossError, check_finite_state
 from gancourse.losses import clip_weights_, get_loss_family, gradient_penalty, r1_penalty
 from gancourse.models import describe
 
@@ -361,6 +361,13 @@ def train(G, D, data, config: TrainConfig | None = None, *, out_dir=None, resume
         history.save(out / HISTORY)
 
     steps, losses = _Steps(G, D, opt_d, opt_g, cfg, device), LossLog(history, _nan_hint(cfg))
+
+    def flush(step: int) -> None:  # losses to the history, and the guard on them and on every weight
+        losses.flush()
+        check_finite_state(step, {"G": G.state_dict(), "D": D.state_dict(), "D's optimizer": opt_d.state_dict(),
+                                  **({"G's optimizer": opt_g.state_dict()} if opt_g is not None else {})},
+                           losses.hint)
+
     t0 = time.perf_counter() - (history.seconds[-1] if history.seconds else 0.0)
     threads_before, cudnn_before = torch.get_num_threads(), torch.backends.cudnn.benchmark
     if threads := _cpu_threads(cfg, device, G, D):
@@ -384,18 +391,18 @@ def train(G, D, data, config: TrainConfig | None = None, *, out_dir=None, resume
                 bar.update(1)
                 at_end = step == cfg.steps
                 if step % cfg.log_every == 0 or at_end:
-                    losses.flush()
+                    flush(step)
                     bar.set_postfix(d_loss=f"{history.d_loss[-1]:.3f}", g_loss=f"{history.g_loss[-1]:.3f}",
                                     refresh=False)
                 if callbacks and (step % cfg.callback_every == 0 or at_end):
-                    losses.flush()
+                    flush(step)
                     for fn in callbacks:
                         fn(step, G, D, history)
                 if out is not None and (at_end or (cfg.checkpoint_every and step % cfg.checkpoint_every == 0)):
-                    losses.flush()
+                    flush(step)  # a checkpoint never holds a non-finite value
                     save(step)
             if stop.requested and step < cfg.steps:
-                losses.flush()
+                flush(step)
                 history.interrupted = True
                 where = f" Checkpoint saved in {out}; resume=True continues from here." if out is not None else ""
                 if out is not None:

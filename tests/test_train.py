@@ -362,3 +362,30 @@ def test_callback_every_is_a_run_setting():
     assert seen == [3, 6, 7]
     with pytest.raises(ValueError, match="callback_every"):
         train(G, D, ToyBatches(ring8(), 32), steps=2, callback_every=0, progress=False)
+
+
+def test_divergence_stops_before_nan_and_keeps_the_last_good_checkpoint(tmp_path):
+    G, D = _toy()
+    with pytest.raises(NonFiniteLossError, match=r"step \d+: d_loss = .*e\+\d+, beyond ±1e\+06.*diverged"):
+        train(G, D, ToyBatches(ring8(), 32), steps=300, lr_d=1e6, lr_g=1e6, log_every=1, out_dir=tmp_path,
+              checkpoint_every=1, progress=False)
+    ckpt = load_checkpoint(tmp_path)  # only steps whose losses were within bounds were saved
+    assert all(abs(v) < 1e6 for v in ckpt["history"]["d_loss"] + ckpt["history"]["g_loss"])
+    G, D = _toy()  # the same run with a sane learning rate trains to the end: the bound is not hair-trigger
+    assert len(train(G, D, ToyBatches(ring8(), 32), steps=300, lr_d=1e-3, lr_g=1e-3, progress=False)) == 300
+
+
+def test_non_finite_weights_stop_training_and_never_reach_a_checkpoint(tmp_path):
+    G, D = _toy()
+    D.unused = torch.nn.Parameter(torch.zeros(3))  # no loss depends on it: only the state guard can see it
+
+    def poison(step, G, D, history):
+        if step == 3:
+            with torch.no_grad():
+                D.unused[1] = float("inf")
+
+    with pytest.raises(NonFiniteLossError, match=r"step 3: D hold NaN or infinite values"):
+        train(G, D, ToyBatches(ring8(), 32), steps=6, checkpoint_every=1, callbacks=[poison], callback_every=1,
+              out_dir=tmp_path, progress=False)
+    ckpt = load_checkpoint(tmp_path)
+    assert ckpt["step"] == 2 and torch.isfinite(ckpt["D"]["unused"]).all()
