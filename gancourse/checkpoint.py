@@ -9,40 +9,75 @@ never replaces the last good file with half of one.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
+import re
 import tempfile
 from pathlib import Path
 
+try:  # POSIX: an advisory lock keeps two runs out of one folder
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None
+
 import torch
 
-from gancourse.errors import OutputNotWritable, UserError
+from gancourse.errors import DiskFull, OutputNotWritable, RunFolderError, UserError
 
 CHECKPOINT = "checkpoint.pt"
 HISTORY = "history.json"
 CONFIG = "config.json"
 FORMAT = "gancourse-checkpoint"
+# What every checkpoint holds; a resumed run also needs the rest of what train() writes.
+REQUIRED = ("step", "G", "D", "config", "models")
+RESUME_REQUIRED = ("opt_d", "rng", "data", "history")
+MARKER = ".gancourse-run"  # marks a folder as a run folder, and is the file a running run locks
+# Temporary files this module leaves behind when a process dies mid-write (mkstemp adds 8 characters).
+_LEFTOVER = re.compile(r"^\.(.+\.[a-z0-9_]{8}\.tmp|write-test-[a-z0-9_]{8}|.+\.[a-z0-9_]{8}\.(png|json|pt))$")
 
 
 class CheckpointError(UserError, RuntimeError):
     """A checkpoint is missing, unreadable, not ours, or does not fit the networks."""
 
 
+def _file_mode() -> int:
+    """The mode a plain ``open()`` would give a new file under the current umask (mkstemp gives 0600)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+@contextlib.contextmanager
+def _disk_full_is_one_line(path: Path):
+    try:
+        yield
+    except OSError as e:
+        if e.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise DiskFull(
+                f"the disk is full: {path} could not be written ({e.strerror}). The previous {path.name}, if any, "
+                f"is intact; free some space and resume (--resume)."
+            ) from e
+        raise
+
+
 def atomic_write(path: Path, payload: bytes | None = None, obj=None) -> None:
     """Write to a temporary file beside ``path``, then rename: a crash never leaves half a file."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            if payload is not None:
-                f.write(payload)
-            else:
-                torch.save(obj, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+    with _disk_full_is_one_line(path):
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                if payload is not None:
+                    f.write(payload)
+                else:
+                    torch.save(obj, f)
+                f.flush()
+                os.fsync(f.fileno())
+            os.chmod(tmp, _file_mode())
+            os.replace(tmp, path)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+            raise
 
 
 def atomic_save(path, save) -> None:
@@ -51,14 +86,65 @@ def atomic_save(path, save) -> None:
     For writers that take a file name (``fig.savefig``, torchvision's ``save_image``).
     """
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=path.suffix)
-    os.close(fd)
-    try:
-        save(tmp)
-        os.replace(tmp, path)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
+    with _disk_full_is_one_line(path):
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=path.suffix)
+        os.close(fd)
+        try:
+            save(tmp)
+            os.chmod(tmp, _file_mode())
+            os.replace(tmp, path)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+
+
+def check_run_folder(out_dir: Path) -> None:
+    """Refuse a folder that is a file, or that holds files and is not a gancourse run: nothing of the user's
+    is overwritten. An empty or new folder, or one with :data:`MARKER` or a checkpoint, is fine."""
+    if out_dir.exists() and not out_dir.is_dir():
+        raise RunFolderError(f"{out_dir} is a file, not a folder; choose a folder for the run (--out).")
+    if not out_dir.is_dir() or (out_dir / MARKER).exists() or (out_dir / CHECKPOINT).exists():
+        return
+    theirs = sorted(p.name for p in out_dir.iterdir())
+    if theirs:
+        shown = ", ".join(theirs[:3]) + (f" and {len(theirs) - 3} more" if len(theirs) > 3 else "")
+        raise RunFolderError(
+            f"{out_dir} holds files that are not a gancourse run ({shown}); nothing was written. "
+            f"Choose a new or empty folder for the run (--out)."
+        )
+
+
+class RunLock:
+    """An exclusive lock on a run folder for as long as a run writes to it.
+
+    The lock is an ``fcntl.flock`` on :data:`MARKER`, released by the operating system when the process
+    ends, even after ``kill -9``. Taking it also removes temporary files that a crashed writer left.
+    """
+
+    def __init__(self, out_dir: Path):
+        self.out_dir, self._file = Path(out_dir), None
+
+    def acquire(self) -> RunLock:
+        self._file = open(self.out_dir / MARKER, "a+")  # noqa: SIM115 - held open for the lock's lifetime
+        if fcntl is not None:
+            try:
+                fcntl.flock(self._file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                self._file.close()
+                self._file = None
+                raise RunFolderError(
+                    f"another gancourse run is writing to {self.out_dir}; wait for it to end, "
+                    f"or choose another folder (--out)."
+                ) from None
+        for leftover in self.out_dir.iterdir():
+            if _LEFTOVER.match(leftover.name) and leftover.is_file():
+                leftover.unlink(missing_ok=True)
+        return self
+
+    def release(self) -> None:
+        if self._file is not None:
+            self._file.close()  # closing releases the flock
+            self._file = None
 
 
 def check_writable(out_dir: Path) -> None:
@@ -70,7 +156,7 @@ def check_writable(out_dir: Path) -> None:
     except OSError as e:
         raise OutputNotWritable(
             f"cannot write to the output folder {out_dir}: {e.strerror or e}. "
-            f"Choose a folder you can write to."
+            f"Choose a folder you can write to (--out)."
         ) from e
 
 
@@ -93,6 +179,12 @@ def load_checkpoint(path, G=None, D=None) -> dict:
         ) from e
     if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
         raise CheckpointError(f"{path} is not a gancourse checkpoint (no '{FORMAT}' marker).")
+    missing = [k for k in REQUIRED if k not in ckpt]
+    if missing:
+        raise CheckpointError(
+            f"{path} is incomplete (no {', '.join(map(repr, missing))}): it was not written whole by gancourse, "
+            f"or was edited. Train again, or use another checkpoint."
+        )
     for name, model in (("G", G), ("D", D)):
         if model is None:
             continue

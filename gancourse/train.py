@@ -35,8 +35,11 @@ from gancourse.checkpoint import (
     CONFIG,
     FORMAT,
     HISTORY,
+    RESUME_REQUIRED,
     CheckpointError,
+    RunLock,
     atomic_write,
+    check_run_folder,
     check_writable,
     load_checkpoint,
     rng_state,
@@ -291,6 +294,9 @@ def _open_run(out, cfg: TrainConfig, run_id: dict, resume: bool, overwrite: bool
     ckpt = None
     if resume:
         ckpt = load_checkpoint(out / CHECKPOINT)
+        missing = [k for k in RESUME_REQUIRED if k not in ckpt]
+        if missing:
+            raise CheckpointError(f"{out / CHECKPOINT} cannot be resumed: it holds no {', '.join(missing)}.")
         _check_same_run(ckpt, cfg, run_id, out / CHECKPOINT)
         if cfg.steps <= ckpt["step"]:
             raise ConfigError(
@@ -302,6 +308,7 @@ def _open_run(out, cfg: TrainConfig, run_id: dict, resume: bool, overwrite: bool
             f"{out} already holds a run ({CHECKPOINT}); continue it with resume=True (--resume), "
             f"replace it with overwrite=True, or choose another folder."
         )
+    check_run_folder(out)
     check_writable(out)
     return ckpt
 
@@ -324,6 +331,16 @@ def train(G, D, data, config: TrainConfig | None = None, *, out_dir=None, resume
     batches = EndlessBatches(data)
     run_id = {"data": batches.identity(), "models": {"G": describe(G), "D": describe(D)}}
     ckpt = _open_run(out, cfg, run_id, resume, overwrite)
+    lock = RunLock(out).acquire() if out is not None else None  # one run per folder at a time
+    try:
+        return _run(G, D, batches, cfg, out, ckpt, run_id, callbacks, progress, meta)
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+def _run(G, D, batches, cfg: TrainConfig, out, ckpt, run_id: dict, callbacks, progress: bool, meta) -> History:
+    """The body of :func:`train`, once the run folder is checked and locked."""
     device = resolve_device(cfg.device)
     if cfg.bf16 and device.type != "cuda":
         warnings.warn(f"bf16 autocast is for CUDA GPUs; training in float32 on {device.type}.", stacklevel=2)

@@ -57,3 +57,76 @@ def test_atomic_save_keeps_the_old_file_when_the_writer_fails(tmp_path):
         atomic_save(target, broken)
     assert target.read_bytes() == b"new"
     assert os.listdir(tmp_path) == ["grid.png"]
+
+
+def test_files_get_the_mode_the_umask_implies(tmp_path):
+    from gancourse.checkpoint import atomic_save
+
+    old = os.umask(0o022)
+    try:
+        atomic_write(tmp_path / "a.json", b"{}")
+        atomic_save(tmp_path / "b.txt", lambda tmp: open(tmp, "w").write("x"))
+        os.umask(0o077)
+        atomic_write(tmp_path / "c.json", b"{}")
+    finally:
+        os.umask(old)
+    modes = {p.name: p.stat().st_mode & 0o777 for p in tmp_path.iterdir()}
+    assert modes == {"a.json": 0o644, "b.txt": 0o644, "c.json": 0o600}  # mkstemp alone gives 0600 to all
+
+
+def test_a_full_disk_is_one_line_and_keeps_the_old_file(tmp_path, monkeypatch):
+    import errno
+
+    from gancourse.errors import DiskFull
+
+    target = tmp_path / "checkpoint.pt"
+    atomic_write(target, b"good")
+
+    def no_space(fd):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", no_space)
+    with pytest.raises(DiskFull, match=r"the disk is full: .*checkpoint.pt.*is intact"):
+        atomic_write(target, b"half")
+    assert target.read_bytes() == b"good" and os.listdir(tmp_path) == ["checkpoint.pt"]
+
+
+def test_incomplete_checkpoints_are_refused(tmp_path):
+    path = tmp_path / "checkpoint.pt"
+    torch.save({"format": "gancourse-checkpoint", "step": 3, "G": {}, "D": {}, "config": {}}, path)
+    with pytest.raises(CheckpointError, match="incomplete \\(no 'models'\\)"):
+        load_checkpoint(path)
+
+
+def test_a_folder_of_someone_elses_files_is_refused(tmp_path):
+    from gancourse.checkpoint import MARKER, check_run_folder
+    from gancourse.errors import RunFolderError
+
+    mine = tmp_path / "notes"
+    mine.mkdir()
+    (mine / "config.json").write_text("my own settings")
+    with pytest.raises(RunFolderError, match=r"holds files that are not a gancourse run \(config.json\)"):
+        check_run_folder(mine)
+    with pytest.raises(RunFolderError, match="is a file"):
+        check_run_folder(mine / "config.json")
+    check_run_folder(tmp_path / "new")  # a new folder
+    (tmp_path / "empty").mkdir()
+    check_run_folder(tmp_path / "empty")
+    (mine / MARKER).touch()
+    check_run_folder(mine)  # a run folder may hold its own files
+
+
+def test_the_run_lock_keeps_a_second_run_out_and_cleans_leftovers(tmp_path):
+    from gancourse.checkpoint import RunLock
+    from gancourse.errors import RunFolderError
+
+    leftovers = [".checkpoint.pt.abcd1234.tmp", ".write-test-zz99yy88", ".samples.k3j4h5g6.png"]
+    for name in leftovers + ["samples.png", ".hidden-of-the-users"]:
+        (tmp_path / name).write_text("x")
+    lock = RunLock(tmp_path).acquire()
+    assert not any((tmp_path / name).exists() for name in leftovers)
+    assert (tmp_path / "samples.png").exists() and (tmp_path / ".hidden-of-the-users").exists()
+    with pytest.raises(RunFolderError, match="another gancourse run is writing"):
+        RunLock(tmp_path).acquire()
+    lock.release()
+    RunLock(tmp_path).acquire().release()  # free again once the first run ends

@@ -92,3 +92,57 @@ def test_every_command_has_help():
     text = parser.format_help()
     for name in ("doctor", "train", "bench"):
         assert name in text
+
+
+def test_nothing_of_the_users_is_overwritten(tmp_path, capsys, cli):
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    for name, text in (("config.json", "mine"), ("history.json", "mine too"), ("samples.png", "a picture")):
+        (mine / name).write_text(text)
+    assert cli(["train", "toy", "--steps", "3", "--out", mine, "--quiet"]) == 2
+    assert "holds files that are not a gancourse run" in capsys.readouterr().err
+    assert {p.name: p.read_text() for p in mine.iterdir()} == {
+        "config.json": "mine", "history.json": "mine too", "samples.png": "a picture"}  # fmt: skip
+
+
+def test_a_second_run_into_a_busy_folder_is_refused(tmp_path, capsys, cli):
+    from gancourse.checkpoint import RunLock
+
+    run = tmp_path / "run"
+    run.mkdir()
+    lock = RunLock(run).acquire()  # as a run in another process holds it
+    try:
+        assert cli(["train", "toy", "--steps", "3", "--out", run, "--quiet"]) == 2
+    finally:
+        lock.release()
+    assert "another gancourse run is writing to" in capsys.readouterr().err
+    assert not (run / "checkpoint.pt").exists() and not (run / "config.json").exists()
+
+
+def test_ctrl_c_saves_and_exits_130(tmp_path, capsys, cli):
+    import os
+    import signal
+    import threading
+
+    run = tmp_path / "run"
+    timer = threading.Timer(2.0, os.kill, (os.getpid(), signal.SIGINT))
+    timer.start()
+    try:
+        status = cli(["train", "toy", "--steps", "1000000", "--batch-size", "16", "--hidden", "8", "--depth", "1",
+                      "--out", run, "--quiet"])
+    finally:
+        timer.cancel()
+    assert status == 130
+    step = load_checkpoint(run)["step"]
+    assert 0 < step < 1_000_000 and "Stopped by Ctrl-C" in capsys.readouterr().out
+
+
+def test_a_run_that_fails_exits_1_and_debug_shows_the_traceback(tmp_path, capsys, cli):
+    args = ["train", "toy", "--steps", "300", "--lr", "1e6", "--quiet", "--out"]
+    assert cli([*args, tmp_path / "run"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert "diverged" in err and "Traceback" not in err and len(err.splitlines()) == 1
+    from gancourse.history import NonFiniteLossError
+
+    with pytest.raises(NonFiniteLossError):
+        cli([*args, tmp_path / "run2", "--debug"])
