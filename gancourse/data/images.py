@@ -26,6 +26,7 @@ from gancourse.data.local import (  # noqa: F401  (re-exported: the public names
     _IDX,
     COURSE_DATA_DIR,
     DATA_ENV,
+    DataError,
     DataNotFoundError,
     _download,
     _find_idx,
@@ -101,7 +102,7 @@ class ImageFiles(Dataset):
         path = self.items[i]
         try:
             with Image.open(path) as picture:
-                return picture.convert("L" if self.channels == 1 else "RGB"), -1
+                return as_mode(picture, self.channels), -1
         except (UnidentifiedImageError, OSError) as err:
             raise ImageFolderError(f"cannot read the image {path}: {err}") from err
 
@@ -119,18 +120,19 @@ class ImageFiles(Dataset):
 
 
 def load_images(name: str = "fashion-mnist", root=None, split: str = "train",
-                image_size: int | None = None, download: bool | None = None):  # fmt: skip
+                image_size: int | None = None, download: bool | None = None, channels: int | None = None):  # fmt: skip
     """The dataset ``name`` with images in [-1, 1], channels first.
 
     ``root``: a folder to look in first (and to download into). ``split``: "train" or "test"
     ("valid" also for CelebA). ``image_size``: side length in pixels; by default the native size
     (28 for the MNISTs, 32 for CIFAR-10 and digits, 64 for CelebA and folders). ``download``:
     ``None`` downloads only when no local copy exists, ``False`` never downloads, ``True`` also
-    downloads when nothing is found locally (it never replaces a local copy).
+    downloads when nothing is found locally (it never replaces a local copy). ``channels``: 1 or 3 to
+    convert (a folder of pictures otherwise trains in colour when any picture is in colour).
     """
     key = name.strip()
     if key.lower().startswith("folder:"):
-        return _load_folder(Path(key[len("folder:") :]).expanduser(), image_size or 64)
+        return _load_folder(Path(key[len("folder:") :]).expanduser(), image_size or 64, channels)
     key = key.lower().replace("_", "-")
     key = {"fashionmnist": "fashion-mnist", "cifar-10": "cifar10"}.get(key, key)
     if split not in ("train", "test", "valid") or (split == "valid" and key != "celeba"):
@@ -142,10 +144,10 @@ def load_images(name: str = "fashion-mnist", root=None, split: str = "train",
     elif key == "digits":
         data = _load_digits(split, image_size or 32)
     elif key == "celeba":
-        return _load_celeba(root, split, image_size or 64, download)
+        return with_channels(_load_celeba(root, split, image_size or 64, download), channels)
     else:
         raise ConfigError(f"unknown dataset {name!r}; choose one of {', '.join(DATASET_NAMES)}.")
-    return resize(data, image_size) if image_size else data
+    return with_channels(resize(data, image_size) if image_size else data, channels)
 
 
 def image_batches(data, batch_size: int, *, device=None, seed: int = 0, resident: bool | None = None):
@@ -233,7 +235,8 @@ def _load_idx(name: str, root, split: str, download) -> ImageTensors:
     images = read_image_file(str(_readable(files[0], name)))  # (N, 28, 28) uint8
     labels = read_label_file(str(_readable(files[1], name)))
     if len(images) != len(labels):
-        raise ValueError(f"{files[0]} has {len(images)} images but {files[1]} has {len(labels)} labels.")
+        raise DataError(f"{files[0]} has {len(images)} images but {files[1]} has {len(labels)} labels; "
+                        f"the two files come from different copies. Replace them with one whole copy.")
     classes = _FASHION_CLASSES if name == "fashion-mnist" else [str(i) for i in range(10)]
     return ImageTensors(images[:, None], labels, name, classes)
 
@@ -295,7 +298,39 @@ def _load_digits(split: str, image_size: int) -> ImageTensors:
     return resize(data, image_size)
 
 
-def _load_folder(folder: Path, image_size: int) -> ImageFiles:
+_GREY_MODES = {"1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "I;16N", "F"}
+_WIDE_MODES = {"I", "I;16", "I;16B", "I;16L", "I;16N", "F"}  # more than 8 bits a pixel
+
+
+def is_grey(picture) -> bool:
+    """True for grey pictures, a palette of greys included."""
+    if picture.mode == "P":
+        palette = picture.getpalette() or []
+        return all(palette[i] == palette[i + 1] == palette[i + 2] for i in range(0, len(palette) - 2, 3))
+    return picture.mode in _GREY_MODES
+
+
+def as_mode(picture, channels: int):
+    """``picture`` as 8-bit grey ("L") or RGB with its real contrast.
+
+    16- and 32-bit greys are scaled to 8 bits (PIL's own conversion clips them to white); transparent
+    pixels are laid on white, as a page would show them; palettes are expanded.
+    """
+    import numpy as np
+    from PIL import Image
+
+    if picture.mode in _WIDE_MODES:
+        values = np.asarray(picture, dtype=np.float64)
+        top = 1.0 if picture.mode == "F" and values.max(initial=0) <= 1 else 65535.0
+        picture = Image.fromarray(np.clip(np.rint(values * (255 / top)), 0, 255).astype(np.uint8), "L")
+    if picture.mode in ("RGBA", "LA", "PA") or (picture.mode == "P" and "transparency" in picture.info):
+        rgba = picture.convert("RGBA")
+        picture = Image.alpha_composite(Image.new("RGBA", rgba.size, (255, 255, 255, 255)), rgba)
+    return picture.convert("L" if channels == 1 else "RGB")
+
+
+def _load_folder(folder: Path, image_size: int, channels: int | None = None) -> ImageFiles:
+    """Every picture under ``folder``; colour (3 channels) if any picture is in colour, unless ``channels``."""
     if not folder.is_dir():
         raise ImageFolderError(f"the image folder {folder} does not exist.")
     files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
@@ -305,9 +340,34 @@ def _load_folder(folder: Path, image_size: int) -> ImageFiles:
         )
     from PIL import Image, UnidentifiedImageError
 
-    try:
-        with Image.open(files[0]) as first:
-            channels = 1 if first.mode in ("1", "L", "I", "I;16", "F") else 3
-    except (UnidentifiedImageError, OSError) as err:
-        raise ImageFolderError(f"cannot read the image {files[0]}: {err}") from err
+    grey = 0
+    for path in files:  # the header only: cheap, and a file that cannot be read is named now, not mid-training
+        try:
+            with Image.open(path) as picture:
+                grey += is_grey(picture)
+        except (UnidentifiedImageError, OSError) as err:
+            raise ImageFolderError(f"cannot read the image {path}: {err}; remove it or replace it.") from err
+    if channels is None:
+        channels = 1 if grey == len(files) else 3
+        if 0 < grey < len(files):
+            print(f"note: {grey} of the {len(files)} pictures in {folder} are grey and the others in colour; "
+                  f"training in colour (pass --channels 1 for grey).")
+    if channels not in (1, 3):
+        raise ConfigError(f"channels (--channels) must be 1 (grey) or 3 (colour), got {channels}.")
     return ImageFiles(files, f"folder:{folder}", image_size, channels)
+
+
+def with_channels(data, channels: int | None):
+    """``data`` with ``channels`` (1: grey, 3: colour) per image; unchanged when None or already so."""
+    if channels is None or channels == data.channels:
+        return data
+    if channels not in (1, 3):
+        raise ConfigError(f"channels (--channels) must be 1 (grey) or 3 (colour), got {channels}.")
+    if not isinstance(data, ImageTensors):
+        raise ConfigError(f"{data.name} is read from files; it cannot be converted to {channels} channels.")
+    if channels == 3:
+        images = data.images.expand(-1, 3, -1, -1).contiguous()
+    else:  # ITU-R 601 luma, as PIL's convert("L")
+        weights = torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)
+        images = (data.images.float() * weights).sum(1, keepdim=True).round().clamp(0, 255).to(torch.uint8)
+    return ImageTensors(images, data.labels, data.name, data.classes)

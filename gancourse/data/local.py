@@ -10,9 +10,13 @@ it ends in one :class:`DataNotFoundError` that says the three ways to get it. Us
 from __future__ import annotations
 
 import gzip
+import hashlib
+import math
 import os
 import shutil
+import struct
 import tempfile
+import zlib
 from pathlib import Path
 
 from gancourse.errors import OutputNotWritable, UserError
@@ -33,6 +37,10 @@ _APT_PACKAGE = {"fashion-mnist": "dataset-fashion-mnist"}
 
 class DataNotFoundError(UserError, FileNotFoundError):
     """The dataset is on none of the searched paths and could not be downloaded."""
+
+
+class DataError(UserError, ValueError):
+    """A dataset file that is truncated, corrupt or inconsistent; the message names the file."""
 
 
 def search_dirs(root=None) -> list[Path]:
@@ -101,14 +109,27 @@ def _idx_files(folder: Path, split: str):
 
 
 def _find_idx(name: str, root, split: str):
+    found = locate_idx(name, root, split)
+    return found[0] if found else None
+
+
+def locate_idx(name: str, root=None, split: str = "train") -> tuple[list[Path], str] | None:
+    """([images, labels] IDX files, where they were found) for ``name``, searching as :func:`load_images`
+    does; ``where`` is "root", "$GANCOURSE_DATA", "the course cache" or "the system folder"."""
     tv_name, aliases, system = _IDX[name]
     candidates = []
     for i, d in enumerate(search_dirs(root)):
         if root is not None and i == 0:
-            candidates.append(d)  # an explicit root may hold the files themselves
-        candidates += [d / tv_name / "raw"] + [d / a for a in aliases]
-    candidates += [Path(p) for p in system]
-    return next((f for f in (_idx_files(c, split) for c in candidates) if f), None)
+            candidates.append((d, "root"))  # an explicit root may hold the files themselves
+        where = "root" if root is not None and i == 0 else (
+            "the course cache" if d == COURSE_DATA_DIR else f"${DATA_ENV}")
+        candidates += [(c, where) for c in [d / tv_name / "raw"] + [d / a for a in aliases]]
+    candidates += [(Path(p), "the system folder") for p in system]
+    for folder, where in candidates:
+        files = _idx_files(folder, split)
+        if files:
+            return files, where
+    return None
 
 
 def find_local_idx(name: str = "fashion-mnist", split: str = "train", root=None) -> list[Path] | None:
@@ -119,26 +140,83 @@ def find_local_idx(name: str = "fashion-mnist", split: str = "train", root=None)
 
 
 def _readable(path: Path, name: str) -> Path:
-    """A path torchvision's IDX reader can open: gzipped files are unpacked once into the cache."""
+    """A path torchvision's IDX reader can open, checked whole: gzipped files are unpacked once into the cache.
+
+    The unpacked copy is named after the source's identity (its resolved path, size and modification
+    time), so two copies of a dataset never share a cache entry and a changed source is unpacked again.
+    """
     if path.suffix != ".gz":
+        check_idx(path, path)
         return path
+    st = path.stat()
+    key = hashlib.sha1(f"{path.resolve()}|{st.st_size}|{st.st_mtime_ns}".encode()).hexdigest()[:12]
     for cache in (
         COURSE_DATA_DIR / "idx" / name,
         Path(tempfile.gettempdir()) / "gancourse-idx" / name,
     ):
-        out = cache / path.stem
+        out = cache / f"{path.stem}.{key}"
         try:
-            if out.is_file() and out.stat().st_mtime >= path.stat().st_mtime:
+            if out.is_file():
                 return out
             cache.mkdir(parents=True, exist_ok=True)
+            _remove_abandoned_parts(cache)
             partial = out.with_name(f"{out.name}.{os.getpid()}.part")
-            with gzip.open(path, "rb") as src, open(partial, "wb") as dst:
-                shutil.copyfileobj(src, dst)
+            try:
+                with gzip.open(path, "rb") as src, open(partial, "wb") as dst:
+                    shutil.copyfileobj(src, dst)
+                check_idx(partial, path)
+            except (EOFError, gzip.BadGzipFile, zlib.error, DataError) as err:
+                partial.unlink(missing_ok=True)
+                if isinstance(err, DataError):
+                    raise
+                raise DataError(f"{path} is truncated or corrupt ({err}); replace it with a whole copy.") from None
             os.replace(partial, out)  # atomic: a second process never sees half a file
             return out
         except PermissionError:
             continue
     raise OutputNotWritable(f"no writable folder to unpack {path}: set {DATA_ENV} to a folder you can write to.")
+
+
+def _remove_abandoned_parts(cache: Path) -> None:
+    """Delete ``*.<pid>.part`` files whose unpacking process no longer runs (it crashed or was killed)."""
+    for part in cache.glob("*.part"):
+        pid = part.suffixes[-2][1:] if len(part.suffixes) >= 2 else ""
+        if pid.isdigit() and not _alive(int(pid)):
+            part.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
+
+
+_IDX_ITEM_BYTES = {0x08: 1, 0x09: 1, 0x0B: 2, 0x0C: 4, 0x0D: 4, 0x0E: 8}
+
+
+def check_idx(path: Path, source: Path) -> tuple[int, ...]:
+    """The dimensions an IDX file's header declares, after checking that the file holds exactly that much.
+
+    ``source`` is the file to name in the error (the ``.gz`` a cached copy came from).
+    """
+    size = path.stat().st_size
+    with open(path, "rb") as f:
+        head = f.read(4)
+        if len(head) < 4 or head[:2] != b"\0\0" or head[2] not in _IDX_ITEM_BYTES or not 1 <= head[3] <= 4:
+            raise DataError(f"{source} is not an IDX file (its header is wrong); replace it with a whole copy.")
+        dims = struct.unpack(f">{head[3]}I", f.read(4 * head[3]))
+    expected = 4 + 4 * len(dims) + math.prod(dims) * _IDX_ITEM_BYTES[head[2]]
+    if size != expected:
+        shape = " × ".join(map(str, dims))
+        raise DataError(
+            f"{source} is truncated or corrupt: its header declares {shape} values ({expected:,} bytes) but it "
+            f"holds {size:,} bytes; replace it with a whole copy."
+        )
+    return dims
 
 
 def torchvision_mnist(name: str = "fashion-mnist", root=None, split: str = "train", transform=None):
@@ -161,7 +239,7 @@ def torchvision_mnist(name: str = "fashion-mnist", root=None, split: str = "trai
             raise _not_found(name, _looked(name, root), None)
         for path in files:
             src = _readable(path, name).resolve()
-            link = raw / src.name
+            link = raw / (path.stem if path.suffix == ".gz" else path.name)  # the name torchvision looks for
             if not (link.is_symlink() and link.resolve() == src):
                 raw.mkdir(parents=True, exist_ok=True)
                 link.unlink(missing_ok=True)
