@@ -60,6 +60,11 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"gancourse {args.command}: error: {e}", file=sys.stderr)
         return e.exit_status
+    except OSError as e:  # the machine, not the request: a file that vanished, a folder that turned read-only
+        if debug:
+            raise
+        print(f"gancourse {args.command}: error: {e}. Run again with --debug to see where.", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:  # a second Ctrl-C, or one outside training
         if debug:
             raise
