@@ -77,6 +77,12 @@ def test_gzipped_files_are_unpacked_once_into_the_cache(tmp_path):
     assert unpacked.stat().st_mtime_ns == stamp
 
 
+def test_a_folder_named_by_the_environment_variable_may_hold_the_files_itself(tmp_path, monkeypatch):
+    pixels, _ = write_mnist_split(tmp_path / "flat", n=5, seed=4)
+    monkeypatch.setenv(images.DATA_ENV, str(tmp_path / "flat"))
+    torch.testing.assert_close(load_images("fashion-mnist").images[:, 0], pixels)
+
+
 def test_two_copies_of_a_dataset_never_share_the_cache(tmp_path):
     first, _ = write_mnist_split(tmp_path / "a", compress=True, n=6, seed=1)
     second, _ = write_mnist_split(tmp_path / "b", compress=True, n=6, seed=2)

@@ -119,10 +119,10 @@ def locate_idx(name: str, root=None, split: str = "train") -> tuple[list[Path], 
     tv_name, aliases, system = _IDX[name]
     candidates = []
     for i, d in enumerate(search_dirs(root)):
-        if root is not None and i == 0:
-            candidates.append((d, "root"))  # an explicit root may hold the files themselves
         where = "root" if root is not None and i == 0 else (
             "the course cache" if d == COURSE_DATA_DIR else f"${DATA_ENV}")
+        if where != "the course cache":
+            candidates.append((d, where))  # a folder the user named may hold the files themselves
         candidates += [(c, where) for c in [d / tv_name / "raw"] + [d / a for a in aliases]]
     candidates += [(Path(p), "the system folder") for p in system]
     for folder, where in candidates:
