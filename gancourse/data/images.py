@@ -7,9 +7,9 @@ float tensor (C, H, W) in [-1, 1], the range of the generator's tanh. The same c
 pixels as one uint8 tensor, and :func:`image_batches` puts them on the training device as one
 float tensor, so a batch is an index into memory rather than a trip through PIL and a DataLoader.
 
-Where the files come from, in order: the ``root`` argument, ``$GANCOURSE_DATA``, the course's
-cache folder (:data:`COURSE_DATA_DIR`), and system folders such as Debian's
-``/usr/share/datasets/fashion-mnist/`` (package ``dataset-fashion-mnist``). Only when none of
+Where the files come from, in order: ``$GANCOURSE_DATA``, the course's cache folder
+(:data:`COURSE_DATA_DIR`), and system folders such as Debian's ``/usr/share/datasets/fashion-mnist/``
+(package ``dataset-fashion-mnist``); a ``root`` argument replaces them all. Only when none of
 them has the data is a download tried, and offline that ends in one :class:`DataNotFoundError`
 that says the three ways to get the data. Explained in 06_dcgan.
 """
@@ -123,7 +123,7 @@ def load_images(name: str = "fashion-mnist", root=None, split: str = "train",
                 image_size: int | None = None, download: bool | None = None, channels: int | None = None):  # fmt: skip
     """The dataset ``name`` with images in [-1, 1], channels first.
 
-    ``root``: a folder to look in first (and to download into). ``split``: "train" or "test"
+    ``root``: the folder to read from (and to download into); no other place is then searched. ``split``: "train" or "test"
     ("valid" also for CelebA). ``image_size``: side length in pixels; by default the native size
     (28 for the MNISTs, 32 for CIFAR-10 and digits, 64 for CelebA and folders). ``download``:
     ``None`` downloads only when no local copy exists, ``False`` never downloads, ``True`` also

@@ -1,8 +1,8 @@
 """Where datasets live on disk: the folders searched, IDX files, downloads and the offline error.
 
-Search order: the ``root`` argument, ``$GANCOURSE_DATA``, the course's cache folder
-(:data:`COURSE_DATA_DIR`), then system folders such as Debian's ``/usr/share/datasets/fashion-mnist/``
-(package ``dataset-fashion-mnist``). A download is tried only when none of them has the data; offline
+Search order: ``$GANCOURSE_DATA``, the course's cache folder (:data:`COURSE_DATA_DIR`), then system
+folders such as Debian's ``/usr/share/datasets/fashion-mnist/`` (package ``dataset-fashion-mnist``); a
+``root`` argument (``--root``) replaces them all, so a named folder is never silently swapped for another copy. A download is tried only when none of them has the data; offline
 it ends in one :class:`DataNotFoundError` that says the three ways to get it. Used by
 :mod:`gancourse.data.images`.
 """
@@ -44,8 +44,14 @@ class DataError(UserError, ValueError):
 
 
 def search_dirs(root=None) -> list[Path]:
-    """Folders searched for data, in order: ``root``, ``$GANCOURSE_DATA``, the course cache."""
-    dirs = [Path(root).expanduser()] if root is not None else []
+    """Folders searched for data, in order: ``$GANCOURSE_DATA``, the course cache; or ``root`` alone.
+
+    A ``root`` the user named is the only place looked in: reading another copy instead would be
+    training on data they did not ask for.
+    """
+    if root is not None:
+        return [Path(root).expanduser()]
+    dirs = []
     if os.environ.get(DATA_ENV):
         dirs.append(Path(os.environ[DATA_ENV]).expanduser())
     dirs.append(COURSE_DATA_DIR)
@@ -89,7 +95,7 @@ def _download(name: str, root, fetch) -> Path:
 
 
 def _looked(name: str, root) -> list[Path]:
-    system = [Path(p) for p in _IDX[name][2]] if name in _IDX else []
+    system = [Path(p) for p in _IDX[name][2]] if name in _IDX and root is None else []
     return search_dirs(root) + system
 
 
@@ -124,7 +130,8 @@ def locate_idx(name: str, root=None, split: str = "train") -> tuple[list[Path], 
         if where != "the course cache":
             candidates.append((d, where))  # a folder the user named may hold the files themselves
         candidates += [(c, where) for c in [d / tv_name / "raw"] + [d / a for a in aliases]]
-    candidates += [(Path(p), "the system folder") for p in system]
+    if root is None:
+        candidates += [(Path(p), "the system folder") for p in system]
     for folder, where in candidates:
         files = _idx_files(folder, split)
         if files:
