@@ -86,7 +86,8 @@ def register(groups) -> None:
     for kind, what in (("dcgan", "DCGAN (Radford et al.)"), ("wgan-gp", "WGAN-GP: critic without batch norm")):
         p = groups["train"].add_parser(kind, help=f"{what} on an image dataset")
         p.add_argument("--dataset", default="fashion-mnist", help=f"one of {', '.join(DATASET_NAMES)}")
-        p.add_argument("--root", default=None, help="the folder holding the dataset's files (then no other place is searched)")
+        p.add_argument("--root", default=None,
+                       help="the folder holding the dataset's files (then no other place is searched)")
         p.add_argument("--download", action="store_true", default=None,
                        help="download the dataset if no local copy is found (needs internet)")  # fmt: skip
         p.add_argument("--image-size", type=int, default=None, choices=[28, 32, 64], help="resize to 28, 32 or 64 px")

@@ -2,7 +2,8 @@
 
 Search order: ``$GANCOURSE_DATA``, the course's cache folder (:data:`COURSE_DATA_DIR`), then system
 folders such as Debian's ``/usr/share/datasets/fashion-mnist/`` (package ``dataset-fashion-mnist``); a
-``root`` argument (``--root``) replaces them all, so a named folder is never silently swapped for another copy. A download is tried only when none of them has the data; offline
+``root`` argument (``--root``) replaces them all, so a named folder is never silently swapped for another
+copy. A download is tried only when none of them has the data; offline
 it ends in one :class:`DataNotFoundError` that says the three ways to get it. Used by
 :mod:`gancourse.data.images`.
 """
