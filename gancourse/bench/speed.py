@@ -192,8 +192,9 @@ def run_speed(device=None, *, dataset: str = "fashion-mnist", root=None, image_s
             return reference_loop(G, D, loader, n, device)
         return ours_loop(G, D, batches, n, device, settings)
 
-    once("reference", warmup)  # also starts the DataLoader workers
-    once("ours", warmup)
+    if warmup:
+        once("reference", warmup)  # also starts the DataLoader workers
+        once("ours", warmup)
     result = SpeedResult(str(device), image_size, batch_size, width, steps, workers, torch.get_num_threads(),
                          settings, machine=machine_name(device))  # fmt: skip
     for r in range(repeats):
