@@ -234,6 +234,31 @@ def test_resume_with_other_settings_is_refused(tmp_path):
         load_checkpoint(tmp_path, D=wide)
 
 
+def _files(folder):
+    return {p.name: p.read_bytes() for p in folder.iterdir()}
+
+
+def test_resume_on_other_data_or_networks_is_refused_and_rewrites_nothing(tmp_path):
+    G, D = _toy()
+    train(G, D, ToyBatches(ring8(), 8), steps=2, out_dir=tmp_path, progress=False)
+    before = _files(tmp_path)
+    cases = [
+        (ToyBatches(grid25(), 8), _toy(), r"data data: checkpoint 'GaussianMixture\(8 modes.*asked 'GaussianMixture\(25"),
+        (ToyBatches(ring8(), 16), _toy(), "data batch_size: checkpoint 8, asked 16"),
+        (ToyBatches(ring8(radius=2.0), 8), _toy(), "data fingerprint"),  # same repr, other points
+        (ToyBatches(ring8(), 8), (MLPGenerator(z_dim=2, hidden=32, depth=2, activation="tanh"),
+                                  MLPDiscriminator(in_dim=2, hidden=32, depth=2)),
+         "G activation: checkpoint 'relu', asked 'tanh'"),  # same shapes: loading the weights alone would pass
+    ]
+    for data, (G2, D2), message in cases:
+        with pytest.raises(CheckpointError, match=message):
+            train(G2, D2, data, steps=4, out_dir=tmp_path, resume=True, progress=False)
+    with pytest.raises(ValueError, match="already at step 2"):
+        train(*_toy(), ToyBatches(ring8(), 8), steps=2, out_dir=tmp_path, resume=True, progress=False)
+    assert _files(tmp_path) == before
+    train(*_toy(), ToyBatches(ring8(), 8), steps=4, out_dir=tmp_path, resume=True, progress=False)  # the same: fine
+
+
 @pytest.mark.skipif(os.geteuid() == 0, reason="root can write anywhere, so a read-only folder cannot be made")
 def test_unwritable_out_dir_fails_before_training(tmp_path):
     ro = tmp_path / "ro"
