@@ -32,19 +32,28 @@ FORMAT = "gancourse-checkpoint"
 REQUIRED = ("step", "G", "D", "config", "models")
 RESUME_REQUIRED = ("opt_d", "rng", "data", "history")
 MARKER = ".gancourse-run"  # marks a folder as a run folder, and is the file a running run locks
-# Temporary files this module leaves behind when a process dies mid-write (mkstemp adds 8 characters).
-_LEFTOVER = re.compile(r"^\.(.+\.[a-z0-9_]{8}\.tmp|write-test-[a-z0-9_]{8}|.+\.[a-z0-9_]{8}\.(png|json|pt))$")
+# Temporary files carry this prefix, so the ones a crashed writer left are told apart from the user's own;
+# the second pattern is the name earlier versions gave to the files of a run.
+TMP_PREFIX = ".gancourse-tmp-"
+_LEFTOVER = re.compile(rf"^({re.escape(TMP_PREFIX)}.*|\.(checkpoint\.pt|history\.json|config\.json)\..*\.tmp)$")
 
 
 class CheckpointError(UserError, RuntimeError):
     """A checkpoint is missing, unreadable, not ours, or does not fit the networks."""
 
 
-def _file_mode() -> int:
-    """The mode a plain ``open()`` would give a new file under the current umask (mkstemp gives 0600)."""
-    umask = os.umask(0)
+def _read_umask() -> int:
+    umask = os.umask(0)  # the only way to read it; done once, at import, before any thread starts
     os.umask(umask)
-    return 0o666 & ~umask
+    return umask
+
+
+_UMASK = _read_umask()
+
+
+def _file_mode() -> int:
+    """The mode a plain ``open()`` gives a new file under the umask (mkstemp alone gives 0600)."""
+    return 0o666 & ~_UMASK
 
 
 @contextlib.contextmanager
@@ -55,7 +64,7 @@ def _disk_full_is_one_line(path: Path):
         if e.errno in (errno.ENOSPC, errno.EDQUOT):
             raise DiskFull(
                 f"the disk is full: {path} could not be written ({e.strerror}). The previous {path.name}, if any, "
-                f"is intact; free some space and resume (--resume)."
+                f"is intact; free some space and run again (a training run continues with --resume)."
             ) from e
         raise
 
@@ -63,7 +72,7 @@ def _disk_full_is_one_line(path: Path):
 def atomic_write(path: Path, payload: bytes | None = None, obj=None) -> None:
     """Write to a temporary file beside ``path``, then rename: a crash never leaves half a file."""
     with _disk_full_is_one_line(path):
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f"{TMP_PREFIX}{path.name}.", suffix=".tmp")
         try:
             with os.fdopen(fd, "wb") as f:
                 if payload is not None:
@@ -87,7 +96,7 @@ def atomic_save(path, save) -> None:
     """
     path = Path(path)
     with _disk_full_is_one_line(path):
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=path.suffix)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f"{TMP_PREFIX}{path.stem}.", suffix=path.suffix)
         os.close(fd)
         try:
             save(tmp)
@@ -126,19 +135,21 @@ class RunLock:
 
     def acquire(self) -> RunLock:
         self._file = open(self.out_dir / MARKER, "a+")  # noqa: SIM115 - held open for the lock's lifetime
-        if fcntl is not None:
-            try:
-                fcntl.flock(self._file, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                self._file.close()
-                self._file = None
-                raise RunFolderError(
-                    f"another gancourse run is writing to {self.out_dir}; wait for it to end, "
-                    f"or choose another folder (--out)."
-                ) from None
-        for leftover in self.out_dir.iterdir():
-            if _LEFTOVER.match(leftover.name) and leftover.is_file():
-                leftover.unlink(missing_ok=True)
+        try:
+            if fcntl is not None:
+                try:
+                    fcntl.flock(self._file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    raise RunFolderError(
+                        f"another gancourse run is writing to {self.out_dir}; wait for it to end, "
+                        f"or choose another folder (--out)."
+                    ) from None
+            for leftover in self.out_dir.iterdir():
+                if _LEFTOVER.match(leftover.name) and leftover.is_file():
+                    leftover.unlink(missing_ok=True)
+        except BaseException:
+            self.release()
+            raise
         return self
 
     def release(self) -> None:
@@ -150,7 +161,7 @@ class RunLock:
 def check_writable(out_dir: Path) -> None:
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
-        fd, probe = tempfile.mkstemp(dir=out_dir, prefix=".write-test-")
+        fd, probe = tempfile.mkstemp(dir=out_dir, prefix=f"{TMP_PREFIX}write-test-")
         os.close(fd)
         os.unlink(probe)
     except OSError as e:

@@ -59,19 +59,20 @@ def test_atomic_save_keeps_the_old_file_when_the_writer_fails(tmp_path):
     assert os.listdir(tmp_path) == ["grid.png"]
 
 
-def test_files_get_the_mode_the_umask_implies(tmp_path):
+def test_files_get_the_mode_the_umask_implies(tmp_path, monkeypatch):
+    from gancourse import checkpoint
     from gancourse.checkpoint import atomic_save
 
-    old = os.umask(0o022)
-    try:
-        atomic_write(tmp_path / "a.json", b"{}")
-        atomic_save(tmp_path / "b.txt", lambda tmp: open(tmp, "w").write("x"))
-        os.umask(0o077)
-        atomic_write(tmp_path / "c.json", b"{}")
-    finally:
-        os.umask(old)
+    monkeypatch.setattr(checkpoint, "_UMASK", 0o022)  # the umask read when the module was imported
+    atomic_write(tmp_path / "a.json", b"{}")
+    atomic_save(tmp_path / "b.txt", lambda tmp: open(tmp, "w").write("x"))
+    monkeypatch.setattr(checkpoint, "_UMASK", 0o077)
+    atomic_write(tmp_path / "c.json", b"{}")
     modes = {p.name: p.stat().st_mode & 0o777 for p in tmp_path.iterdir()}
     assert modes == {"a.json": 0o644, "b.txt": 0o644, "c.json": 0o600}  # mkstemp alone gives 0600 to all
+    current = os.umask(0)
+    os.umask(current)
+    assert checkpoint._read_umask() == current  # and that is the process's umask
 
 
 def test_a_full_disk_is_one_line_and_keeps_the_old_file(tmp_path, monkeypatch):
@@ -120,12 +121,14 @@ def test_the_run_lock_keeps_a_second_run_out_and_cleans_leftovers(tmp_path):
     from gancourse.checkpoint import RunLock
     from gancourse.errors import RunFolderError
 
-    leftovers = [".checkpoint.pt.abcd1234.tmp", ".write-test-zz99yy88", ".samples.k3j4h5g6.png"]
-    for name in leftovers + ["samples.png", ".hidden-of-the-users"]:
+    leftovers = [".gancourse-tmp-checkpoint.pt.abcd1234.tmp", ".gancourse-tmp-write-test-zz99yy88",
+                 ".gancourse-tmp-samples.k3j4h5g6.png", ".checkpoint.pt.abc.tmp"]  # the last: an older version's
+    users = ["samples.png", ".hidden-of-the-users", ".config.settings.json", ".notes.abcdefgh.png"]
+    for name in leftovers + users:
         (tmp_path / name).write_text("x")
     lock = RunLock(tmp_path).acquire()
     assert not any((tmp_path / name).exists() for name in leftovers)
-    assert (tmp_path / "samples.png").exists() and (tmp_path / ".hidden-of-the-users").exists()
+    assert all((tmp_path / name).exists() for name in users)
     with pytest.raises(RunFolderError, match="another gancourse run is writing"):
         RunLock(tmp_path).acquire()
     lock.release()
