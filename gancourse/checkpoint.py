@@ -171,16 +171,22 @@ def check_writable(out_dir: Path) -> None:
         ) from e
 
 
-def load_checkpoint(path, G=None, D=None) -> dict:
-    """Read a checkpoint written by :func:`train`; optionally load its weights into ``G`` and ``D``.
-
-    Every failure is a :class:`CheckpointError` that names the file and why; the file is never changed.
-    """
+def checkpoint_path(path) -> Path:
+    """``path``, or the checkpoint inside it when it is a run folder; a clear error when there is none."""
     path = Path(path)
     if path.is_dir():
         path = path / CHECKPOINT
     if not path.exists():
         raise CheckpointError(f"no checkpoint at {path}: the file does not exist. Train first, or check the path.")
+    return path
+
+
+def load_checkpoint(path, G=None, D=None) -> dict:
+    """Read a checkpoint written by :func:`train`; optionally load its weights into ``G`` and ``D``.
+
+    Every failure is a :class:`CheckpointError` that names the file and why; the file is never changed.
+    """
+    path = checkpoint_path(path)
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # truncated, not a torch file, or written by something else
@@ -196,6 +202,12 @@ def load_checkpoint(path, G=None, D=None) -> dict:
             f"{path} is incomplete (no {', '.join(map(repr, missing))}): it was not written whole by gancourse, "
             f"or was edited. Train again, or use another checkpoint."
         )
+    load_weights(ckpt, path, G, D)
+    return ckpt
+
+
+def load_weights(ckpt: dict, path, G=None, D=None) -> None:
+    """Load the weights of a checkpoint already read (from ``path``) into ``G`` and ``D``."""
     for name, model in (("G", G), ("D", D)):
         if model is None:
             continue
@@ -206,7 +218,19 @@ def load_checkpoint(path, G=None, D=None) -> dict:
                 f"the {name} in {path} does not fit the network given ({ckpt['models'][name]['class']} "
                 f"with {ckpt['models'][name].get('hparams')}): {str(e).splitlines()[0]}"
             ) from e
-    return ckpt
+
+
+def load_generator(path):
+    """(G, checkpoint): the generator a checkpoint describes, rebuilt with its weights, in eval mode."""
+    from gancourse.models import build
+
+    ckpt = load_checkpoint(path)
+    try:
+        G = build(ckpt["models"]["G"])
+    except (TypeError, ValueError, KeyError) as e:
+        raise CheckpointError(f"{path} describes a generator that cannot be built: {e}") from None
+    load_weights(ckpt, path, G=G)
+    return G.eval(), ckpt
 
 
 def rng_state() -> dict:

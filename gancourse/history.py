@@ -65,17 +65,17 @@ class NonFiniteLossError(RunFailed, FloatingPointError):
 def check_finite_state(step: int, named: dict, hint: str) -> None:
     """Stop when any tensor of the networks or optimizer states in ``named`` (name -> state_dict) is not finite.
 
-    One sum per state, one transfer for all: cheap enough to run whenever losses are flushed.
+    One flag per state, one transfer for all: cheap enough to run whenever losses are flushed.
     """
-    sums, names = [], []
+    flags, names = [], []
     for name, state in named.items():
         tensors = [t for t in _tensors(state) if t.is_floating_point()]
         if tensors:
-            sums.append(torch.stack([t.detach().float().abs().sum() for t in tensors]).sum())
+            flags.append(torch.stack([torch.isfinite(t.detach()).all() for t in tensors]).all())
             names.append(name)
-    if not sums:
+    if not flags:
         return
-    bad = [n for n, total in zip(names, torch.stack(sums).cpu().tolist(), strict=True) if not math.isfinite(total)]
+    bad = [n for n, ok in zip(names, torch.stack(flags).cpu().tolist(), strict=True) if not ok]
     if bad:
         raise NonFiniteLossError(f"step {step}: {' and '.join(bad)} hold NaN or infinite values: training "
                                  f"diverged. {hint}")

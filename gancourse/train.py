@@ -41,7 +41,9 @@ from gancourse.checkpoint import (
     atomic_write,
     check_run_folder,
     check_writable,
+    checkpoint_path,
     load_checkpoint,
+    load_weights,
     rng_state,
     set_rng_state,
 )
@@ -264,8 +266,8 @@ class _Steps:
 
 def _nan_hint(cfg: TrainConfig) -> str:
     return ("Training stopped; the last good checkpoint (if any) is kept. "
-            f"Try a smaller learning rate (lr_d={cfg.lr_d}, lr_g={cfg.lr_g})"
-            + (f", or check the gradient penalty (gp_weight={cfg.gp_weight})" if cfg.gp_weight else "")
+            f"Try a smaller learning rate (--lr; here lr_d={cfg.lr_d}, lr_g={cfg.lr_g})"
+            + (f", or check the gradient penalty (--gp-weight {cfg.gp_weight})" if cfg.gp_weight else "")
             + ", and look at the data's range.")
 
 
@@ -285,31 +287,41 @@ def _cpu_threads(cfg: TrainConfig, device: torch.device, G, D) -> int | None:
     return cfg.cpu_threads or (1 if n_params < SMALL_MODEL_PARAMS else None)
 
 
+def _lock_run(out: Path, resume: bool) -> RunLock:
+    """Check that ``out`` may take this run, create it, and lock it; nothing else is written yet."""
+    if resume:
+        checkpoint_path(out)  # a folder without a run stays as it is
+    else:
+        check_run_folder(out)
+    check_writable(out)
+    return RunLock(out).acquire()
+
+
 def _open_run(out, cfg: TrainConfig, run_id: dict, resume: bool, overwrite: bool):
-    """Check the run folder; the checkpoint to continue from when ``resume``, else None."""
+    """Under the run's lock: the checkpoint to continue from when ``resume`` (read once), else None."""
     if out is None:
         if resume:
             raise ConfigError("resume=True (--resume) needs the out_dir (--out) of the run to continue.")
         return None
-    ckpt = None
-    if resume:
-        ckpt = load_checkpoint(out / CHECKPOINT)
-        missing = [k for k in RESUME_REQUIRED if k not in ckpt]
-        if missing:
-            raise CheckpointError(f"{out / CHECKPOINT} cannot be resumed: it holds no {', '.join(missing)}.")
-        _check_same_run(ckpt, cfg, run_id, out / CHECKPOINT)
-        if cfg.steps <= ckpt["step"]:
-            raise ConfigError(
-                f"the run in {out} is already at step {ckpt['step']}; to train further, resume with more "
-                f"steps than that (--steps {2 * ckpt['step']}, for example)."
+    if not resume:
+        if (out / CHECKPOINT).exists() and not overwrite:
+            raise RunFolderError(
+                f"{out} already holds a run ({CHECKPOINT}); continue it with --resume (resume=True), "
+                f"or choose another folder (--out); from Python, overwrite=True replaces it."
             )
-    elif (out / CHECKPOINT).exists() and not overwrite:
-        raise RunFolderError(
-            f"{out} already holds a run ({CHECKPOINT}); continue it with resume=True (--resume), "
-            f"replace it with overwrite=True, or choose another folder."
+        return None
+    ckpt = load_checkpoint(out / CHECKPOINT)
+    missing = [k for k in RESUME_REQUIRED if k not in ckpt]
+    if missing:
+        raise CheckpointError(f"{out / CHECKPOINT} cannot be resumed: it holds no {', '.join(missing)}.")
+    _check_same_run(ckpt, cfg, run_id, out / CHECKPOINT)
+    if cfg.steps <= ckpt["step"]:
+        if ckpt["config"].get("lr_schedule") == "cosine":
+            raise ConfigError(f"the run in {out} is finished: its cosine schedule ended at step {ckpt['step']}.")
+        raise ConfigError(
+            f"the run in {out} is already at step {ckpt['step']}; to train further, resume with more "
+            f"steps than that (--steps {2 * ckpt['step']}, for example)."
         )
-    check_run_folder(out)
-    check_writable(out)
     return ckpt
 
 
@@ -330,9 +342,9 @@ def train(G, D, data, config: TrainConfig | None = None, *, out_dir=None, resume
     out = Path(out_dir) if out_dir is not None else None
     batches = EndlessBatches(data)
     run_id = {"data": batches.identity(), "models": {"G": describe(G), "D": describe(D)}}
-    ckpt = _open_run(out, cfg, run_id, resume, overwrite)
-    lock = RunLock(out).acquire() if out is not None else None  # one run per folder at a time
+    lock = _lock_run(out, resume) if out is not None else None  # one run per folder at a time
     try:
+        ckpt = _open_run(out, cfg, run_id, resume, overwrite)
         return _run(G, D, batches, cfg, out, ckpt, run_id, callbacks, progress, meta)
     finally:
         if lock is not None:
@@ -353,7 +365,7 @@ def _run(G, D, batches, cfg: TrainConfig, out, ckpt, run_id: dict, callbacks, pr
     sched_d, sched_g = _make_schedule(opt_d, cfg), _make_schedule(opt_g, cfg)
     stateful = {"opt_d": opt_d, "opt_g": opt_g, "sched_d": sched_d, "sched_g": sched_g}
     if ckpt is not None:
-        load_checkpoint(out / CHECKPOINT, G, D)
+        load_weights(ckpt, out / CHECKPOINT, G, D)
         for name, obj in stateful.items():
             if obj is not None and ckpt.get(name) is not None:
                 obj.load_state_dict(ckpt[name])
@@ -390,7 +402,7 @@ def _run(G, D, batches, cfg: TrainConfig, out, ckpt, run_id: dict, callbacks, pr
     if threads := _cpu_threads(cfg, device, G, D):
         torch.set_num_threads(threads)
     torch.backends.cudnn.benchmark = cudnn_before or device.type == "cuda"  # fixed shapes: cuDNN picks kernels
-    g_was_training = G.training
+    g_was_training, d_was_training = G.training, D.training
     G.train(cfg.train_g)  # a fixed generator samples as at test time
     D.train()
     bar = tqdm(total=cfg.steps, initial=start, disable=not progress, desc=f"{cfg.loss} GAN", unit="step",
@@ -431,6 +443,7 @@ def _run(G, D, batches, cfg: TrainConfig, out, ckpt, run_id: dict, callbacks, pr
         torch.backends.cudnn.benchmark = cudnn_before
         if not cfg.train_g:
             G.train(g_was_training)
+        D.train(d_was_training)
     return history
 
 
@@ -451,7 +464,9 @@ def _check_same_run(ckpt: dict, cfg: TrainConfig, run_id: dict, path: Path) -> N
         differ += [(f"{name} {k}", old_hp.get(k), new_hp.get(k)) for k in sorted(set(old_hp) | set(new_hp))
                    if _normal(old_hp.get(k)) != _normal(new_hp.get(k))]
     before, now = ckpt.get("data_identity"), run_id["data"]
-    if before is not None and now is not None:
+    if before is not None and now is None:  # the run's data was known; this source cannot say what it is
+        differ.append(("data", before.get("data", before.get("fingerprint")), "a source without identity()"))
+    elif before is not None:
         differ += [(f"data {k}", before.get(k), now.get(k)) for k in sorted(set(before) | set(now))
                    if before.get(k) != now.get(k)]
     if differ:

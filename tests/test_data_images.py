@@ -292,6 +292,40 @@ def test_16_bit_palette_and_alpha_pictures_keep_their_contrast(tmp_path):
     torch.testing.assert_close(x[2], torch.full((3, 28, 28), 3 / 127.5 - 1))
 
 
+def test_palettes_are_grey_or_colour_by_their_colours(tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    (tmp_path / "grey").mkdir()
+    Image.fromarray(np.full((28, 28), 90, np.uint8), "L").convert("P").save(tmp_path / "grey" / "p.png")
+    data = load_images(f"folder:{tmp_path / 'grey'}", image_size=28)
+    assert data.channels == 1
+    torch.testing.assert_close(data.tensors()[0], torch.full((1, 1, 28, 28), 90 / 127.5 - 1))
+    (tmp_path / "red").mkdir()
+    Image.new("RGB", (28, 28), (250, 0, 0)).convert("P").save(tmp_path / "red" / "p.png")
+    x, _ = load_images(f"folder:{tmp_path / 'red'}", image_size=28).tensors()
+    assert x.shape[1] == 3 and x[0, 0].mean() > 0.9 and x[0, 1].mean() < -0.9
+
+
+def test_float_pictures_of_0_to_255_are_not_darkened(tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    (tmp_path / "f").mkdir()
+    Image.fromarray(np.linspace(0, 255, 28 * 28, dtype=np.float32).reshape(28, 28), "F").save(tmp_path / "f" / "a.tif")
+    x, _ = load_images(f"folder:{tmp_path / 'f'}", image_size=28).tensors()
+    assert x.min() == -1 and x.max() == 1
+
+
+def test_a_file_cut_inside_its_header_is_named(tmp_path):
+    from gancourse.data.local import DataError
+
+    write_mnist_split(tmp_path / "raw", n=4)
+    (tmp_path / "raw" / "train-images-idx3-ubyte").write_bytes(b"\x00\x00\x08\x03\x00\x00")
+    with pytest.raises(DataError, match="train-images-idx3-ubyte is truncated inside its header"):
+        load_images("fashion-mnist", root=tmp_path / "raw")
+
+
 def test_channels_convert_a_tensor_dataset(tmp_path):
     write_mnist_split(tmp_path / "fm", n=4)
     grey = load_images("fashion-mnist", root=tmp_path / "fm")

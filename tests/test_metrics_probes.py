@@ -44,9 +44,19 @@ def test_gradient_norm_of_a_quadratic_critic_depends_on_the_point():
 
 
 def test_critic_gradient_norms_look_between_real_and_fake():
-    f = Linear(torch.full((8,), 0.5).tolist())  # ‖a‖ = √8 / 2 everywhere
-    norms = critic_gradient_norms(f, torch.rand(5, 2, 2, 2), torch.rand(5, 2, 2, 2))
-    assert_close(norms, torch.full((5,), 8**0.5 / 2))
+    class Square(nn.Module):  # f(x) = ‖x‖²: ‖∇f(x̂)‖ = 2‖x̂‖ tells where x̂ lies
+        def __init__(self):
+            super().__init__()
+            self.unused = nn.Parameter(torch.zeros(1))
+
+        def forward(self, x):
+            return x.flatten(1).pow(2).sum(1)
+
+    x_real, x_fake = torch.zeros(200, 4), torch.ones(200, 4)  # ‖∇f‖ is 0 at x_real and 4 at x_fake
+    norms = critic_gradient_norms(Square(), x_real, x_fake, seed=3)
+    alpha = torch.rand(200, 1, generator=torch.Generator().manual_seed(3))[:, 0]  # the draws the probe makes
+    assert_close(norms, 4 * (1 - alpha))  # x̂ = α·0 + (1 - α)·1
+    assert 0.2 < norms.std() and 1.5 < norms.mean() < 2.5  # neither all at x_real nor all at x_fake
 
 
 def test_fraction_at_bound_counts_parameters_on_plus_minus_c():

@@ -112,12 +112,9 @@ def test_ctrl_c_stops_after_the_step_saves_and_resumes_exactly(tmp_path):
 
 
 def test_nan_stops_with_step_and_keeps_checkpoint(tmp_path):
-    G, D = _toy()
-    train(G, D, ToyBatches(ring8(), 32), steps=3, out_dir=tmp_path, progress=False)
-
-    class Poisoned:
-        def __init__(self):
-            self.n = 0
+    class Poisoned:  # a plain iterator: no identity(), no state_dict()
+        def __init__(self, at=None):
+            self.n, self.at = 0, at
 
         def __iter__(self):
             return self
@@ -125,12 +122,14 @@ def test_nan_stops_with_step_and_keeps_checkpoint(tmp_path):
         def __next__(self):
             self.n += 1
             x = torch.randn(32, 2)
-            if self.n == 4:
+            if self.n == self.at:
                 x[0, 0] = float("nan")
             return x
 
+    G, D = _toy()
+    train(G, D, Poisoned(), steps=3, out_dir=tmp_path, progress=False)
     with pytest.raises(NonFiniteLossError, match=r"step 7: d_loss = nan.*learning rate"):
-        train(G, D, Poisoned(), steps=20, checkpoint_every=5, out_dir=tmp_path, resume=True, progress=False)
+        train(G, D, Poisoned(at=4), steps=20, checkpoint_every=5, out_dir=tmp_path, resume=True, progress=False)
     # the checkpoint of step 5 (before the NaN at step 7) is kept; step 10's was never written
     ckpt = load_checkpoint(tmp_path)
     assert ckpt["step"] == 5
@@ -250,6 +249,7 @@ def test_resume_on_other_data_or_networks_is_refused_and_rewrites_nothing(tmp_pa
                                   MLPDiscriminator(in_dim=2, hidden=32, depth=2)),
          "G activation: checkpoint 'relu', asked 'tanh'"),  # same shapes: loading the weights alone would pass
     ]
+    cases.append((iter([torch.randn(8, 2)] * 10), _toy(), "data: checkpoint 'GaussianMixture.*a source without"))
     for data, (G2, D2), message in cases:
         with pytest.raises(CheckpointError, match=message):
             train(G2, D2, data, steps=4, out_dir=tmp_path, resume=True, progress=False)
@@ -370,13 +370,15 @@ def test_discriminator_alone_trains_d_and_leaves_g(tmp_path):
     assert not all(torch.equal(a, b) for a, b in zip(G_before, G2.parameters(), strict=True))
 
 
-def test_cudnn_autotuning_is_restored(monkeypatch):
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="cuDNN autotuning is only turned on for CUDA runs")
+def test_cudnn_autotuning_is_on_during_a_cuda_run_and_restored_after():
     torch.backends.cudnn.benchmark = False
     seen = []
     G, D = _toy()
-    train(G, D, ToyBatches(ring8(), 32), steps=2, device="cpu", progress=False,
+    train(G, D, ToyBatches(ring8(), 32), steps=2, device="cuda", progress=False,
           callbacks=[lambda *a: seen.append(torch.backends.cudnn.benchmark)])
-    assert seen == [False] and torch.backends.cudnn.benchmark is False  # on the CPU it is never turned on
+    assert seen == [True] and torch.backends.cudnn.benchmark is False
 
 
 def test_callback_every_is_a_run_setting():

@@ -46,13 +46,14 @@ class ToySetup:
     code_sigma: float = 0.01  # mixture latent: spread of each code's Gaussian
     latent_dim: int = 2  # mixture latent: dimension of the code space
     device: str = "cpu"  # tiny MLPs run fastest on the CPU
+    cpu_threads: int | None = None  # None: train()'s rule, one thread for networks this small
 
     def train_settings(self, recipe: str) -> dict:
         """train() keywords that replace the recipe's learning rates with the shared schedule."""
         lr = self.lr * (self.sgd_lr_factor if get_recipe(recipe).settings.get("optimizer") == "sgd" else 1.0)
         return {"lr_g": lr, "lr_d": lr, "lr_schedule": "multistep", "lr_gamma": self.drop_by,
                 "lr_milestones": (max(1, round(self.drop_at * self.steps)),), "device": self.device,
-                "log_every": min(100, self.steps)}
+                "log_every": min(100, self.steps), "cpu_threads": self.cpu_threads}
 
     def networks(self) -> dict:
         return {"hidden": self.hidden, "depth": self.depth, "z_dim": self.z_dim, "n_codes": self.n_codes,

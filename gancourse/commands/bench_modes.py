@@ -18,9 +18,8 @@ def run(args) -> int:
 
     from gancourse.bench.modes import TARGET, ToySetup, format_table, run_benchmark, setup_dict
 
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    setup = ToySetup() if args.steps is None else ToySetup(steps=args.steps)
+    setup = ToySetup(**({} if args.steps is None else {"steps": args.steps}), cpu_threads=args.threads or None)
+    threads = setup.cpu_threads or 1  # train() runs networks this small on one thread unless told otherwise
     out = sys.stderr if args.json else sys.stdout
 
     def log(line: str) -> None:
@@ -31,11 +30,11 @@ def run(args) -> int:
                             log=None if args.quiet else log)
     wall = time.perf_counter() - start
     print(format_table(records), file=out)
-    print(f"wall time {wall:.0f} s for {len(records) * args.seeds} runs on {torch.get_num_threads()} CPU threads",
+    print(f"wall time {wall:.0f} s for {len(records) * args.seeds} runs, each on {threads} CPU thread(s)",
           file=out)
     if args.json:
         doc = {"benchmark": "modes", "records": records, "setup": setup_dict(setup), "target": TARGET,
-               "wall_seconds": wall, "threads": torch.get_num_threads(), "torch": torch.__version__,
+               "wall_seconds": wall, "threads": threads, "torch": torch.__version__,
                "machine": platform.machine(), "python": platform.python_version()}
         json.dump(doc, sys.stdout, indent=1)
         print()
@@ -54,6 +53,7 @@ def register(groups) -> None:
                    help=f"recipes to compare (default: {' '.join(METHODS)}; any of {', '.join(RECIPES)})")
     p.add_argument("--mixtures", nargs="+", default=list(MIXTURES), choices=list(MIXTURES))
     p.add_argument("--steps", type=positive_int, default=None, help="generator steps per run (default 3000)")
-    p.add_argument("--threads", type=count_or_zero, default=0, help="torch CPU threads (default: torch's choice)")
+    p.add_argument("--threads", type=count_or_zero, default=0,
+                   help="CPU threads per run (default 0: one, train()'s choice for networks this small)")
     p.add_argument("--quiet", action="store_true", help="no line per run")
     p.set_defaults(func=run)

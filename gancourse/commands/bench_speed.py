@@ -30,7 +30,7 @@ def register(groups) -> None:
     p.add_argument("--width", type=positive_int, default=64)
     p.add_argument("--batch-size", type=positive_int, default=128)
     p.add_argument("--steps", type=positive_int, default=None, help="steps per repeat (default 20 on CPU, 200 on GPU)")
-    p.add_argument("--warmup", type=count_or_zero, default=3)
+    p.add_argument("--warmup", type=count_or_zero, default=3, help="steps of each loop before measuring (0: none)")
     p.add_argument("--repeats", type=positive_int, default=5)
     p.add_argument("--workers", type=count_or_zero, default=2,
                    help="reference DataLoader workers (the example's default: 2)")

@@ -51,9 +51,9 @@ def run_train(args) -> int:
 def run_sample(args) -> int:
     import torch
 
-    from gancourse.checkpoint import CheckpointError, load_checkpoint
+    from gancourse.checkpoint import load_generator
     from gancourse.errors import CommandError
-    from gancourse.models import build, generate
+    from gancourse.models import generate
     from gancourse.plot import save_image_grid
 
     out = Path(args.out)
@@ -61,18 +61,12 @@ def run_sample(args) -> int:
         raise CommandError(f"--out {out} is a folder; give the picture's file name, e.g. --out {out / 'grid.png'}.")
     if out.suffix.lower() not in (".png", ".jpg", ".jpeg"):
         raise CommandError(f"--out {out}: the picture is written as PNG or JPEG; end the name in .png or .jpg.")
-    ckpt = load_checkpoint(args.checkpoint)
-    description = ckpt.get("models", {}).get("G", {})
-    if description.get("class") != "DCGANGenerator":
+    G, ckpt = load_generator(args.checkpoint)
+    if type(G).__name__ != "DCGANGenerator":
         raise CommandError(
-            f"{args.checkpoint} holds a {description.get('class', 'unknown')} generator, not an image "
-            f"generator; sample grids come from runs of 'gancourse train dcgan' or 'train wgan-gp'."
+            f"{args.checkpoint} holds a {type(G).__name__}, not an image generator; sample grids come from "
+            f"runs of 'gancourse train dcgan' or 'train wgan-gp'."
         )
-    try:
-        G = build(description)
-    except (TypeError, ValueError) as e:
-        raise CheckpointError(f"{args.checkpoint} describes a generator that cannot be built: {e}") from None
-    load_checkpoint(args.checkpoint, G=G)
     y = torch.arange(args.n) % G.n_classes if G.n_classes else None  # a conditional G: the classes in turn
     save_image_grid(generate(G, n=args.n, seed=args.seed, y=y), out, nrow=args.nrow)
     print(f"wrote {args.n} samples from step {ckpt['step']} to {args.out}")

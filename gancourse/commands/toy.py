@@ -30,9 +30,9 @@ def run(args) -> int:
         )
     settings = dict(loss=args.loss, n_critic=args.n_critic, lr_g=args.lr, lr_d=args.lr, gp_weight=args.gp_weight,
                     pack=args.pack, device=args.device, checkpoint_every=args.checkpoint_every)
-    if args.loss == "wasserstein":
-        settings["betas"] = (0.5, 0.9)  # the WGAN-GP paper's
-    run = train_toy("nonsaturating", dist, args.steps, batch_size=args.batch_size, seed=args.seed,
+    # the recipe the loss belongs to gives what the flags do not set (WGAN-GP's betas (0.5, 0.9), for one)
+    recipe = {"minimax": "minimax", "wasserstein": "wgan-gp"}.get(args.loss, "nonsaturating")
+    run = train_toy(recipe, dist, args.steps, batch_size=args.batch_size, seed=args.seed,
                     networks=dict(hidden=args.hidden, depth=args.depth, z_dim=args.z_dim), out_dir=out,
                     resume=args.resume, progress=not args.quiet, meta={"arguments": arguments(args)}, **settings)
     x = run.samples(2500)

@@ -34,7 +34,7 @@ class TensorBatches:
     of an epoch is dropped (batch norm dislikes tiny batches).
     """
 
-    def __init__(self, data, batch_size: int, seed: int = 0, device=None):
+    def __init__(self, data, batch_size: int, seed: int = 0, device=None, source_fingerprint: str | None = None):
         tensors = tuple(data) if isinstance(data, (tuple, list)) else (data,)
         if not tensors or any(not isinstance(t, torch.Tensor) for t in tensors):
             raise TypeError("TensorBatches needs a tensor or a tuple of tensors.")
@@ -46,6 +46,8 @@ class TensorBatches:
                 f"batch_size (--batch-size) must be between 1 and the dataset size {n}, got {batch_size}."
             )
         self.tensors = tuple(t.to(device) if device is not None else t for t in tensors)
+        # the data's own digest, when the tensors were computed from it (floats may differ across devices)
+        self.source_fingerprint = source_fingerprint
         self.single = not isinstance(data, (tuple, list))
         self.batch_size = batch_size
         self.n = n
@@ -72,8 +74,8 @@ class TensorBatches:
 
     def identity(self) -> dict:
         """What a resumed run must see again: the batch size and the data (:func:`fingerprint`)."""
-        return {"batch_size": self.batch_size, "examples": self.n,
-                "fingerprint": "-".join(fingerprint(t) for t in self.tensors)}
+        digest = self.source_fingerprint or "-".join(fingerprint(t) for t in self.tensors)
+        return {"batch_size": self.batch_size, "examples": self.n, "fingerprint": digest}
 
     def state_dict(self) -> dict:
         return {"generator": self.generator.get_state(), "order": self._order.clone(), "pos": self._pos}

@@ -16,12 +16,13 @@ that says the three ways to get the data. Explained in 06_dcgan.
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from gancourse.data.batches import TensorBatches
+from gancourse.data.batches import TensorBatches, fingerprint
 from gancourse.data.local import (  # noqa: F401  (re-exported: the public names of image data)
     _IDX,
     COURSE_DATA_DIR,
@@ -71,6 +72,10 @@ class ImageTensors(Dataset):
         images, labels = self.images[:limit], self.labels[:limit]
         return _to_unit(images.to(device)), labels.to(device)
 
+    def fingerprint(self) -> str:
+        """A digest of the pixels as stored (uint8), the same on every device."""
+        return fingerprint(self.images)
+
     def __repr__(self) -> str:
         return f"ImageTensors({self.name!r}, n={len(self)}, channels={self.channels}, size={self.image_size})"
 
@@ -114,6 +119,15 @@ class ImageFiles(Dataset):
             xs.append(x)
             ys.append(y)
         return torch.cat(xs).to(device), torch.cat(ys).long().to(device)
+
+    def fingerprint(self) -> str:
+        """A digest of the files (path, size, modification time) and of how they are read."""
+        digest = hashlib.sha1(f"{self.name}|{self.image_size}|{self.channels}|{len(self.items)}".encode())
+        for item in self.items:
+            if isinstance(item, (str, Path)):
+                st = Path(item).stat()
+                digest.update(f"{item}|{st.st_size}|{st.st_mtime_ns}".encode())
+        return digest.hexdigest()[:16]
 
     def __repr__(self) -> str:
         return f"ImageFiles({self.name!r}, n={len(self)}, channels={self.channels}, size={self.image_size})"
@@ -160,8 +174,9 @@ def image_batches(data, batch_size: int, *, device=None, seed: int = 0, resident
     """
     if resident is None:
         resident = len(data) * data.channels * data.image_size**2 * 4 <= RESIDENT_LIMIT_BYTES
+    digest = data.fingerprint() if hasattr(data, "fingerprint") else None
     if resident:
-        return TensorBatches(data.tensors(device)[0], batch_size, seed=seed)
+        return TensorBatches(data.tensors(device)[0], batch_size, seed=seed, source_fingerprint=digest)
     return LoaderBatches(data, batch_size, seed=seed, device=device)
 
 
@@ -194,7 +209,9 @@ class LoaderBatches:
 
     def identity(self) -> dict:
         """The batch size and the dataset (its name and size)."""
-        return {"batch_size": self.batch_size, "examples": len(self.data), "data": self.data.name}
+        digest = self.data.fingerprint() if hasattr(self.data, "fingerprint") else None
+        return {"batch_size": self.batch_size, "examples": len(self.data), "data": self.data.name,
+                "fingerprint": digest}
 
     def state_dict(self) -> dict:
         return {
@@ -322,7 +339,8 @@ def as_mode(picture, channels: int):
 
     if picture.mode in _WIDE_MODES:
         values = np.asarray(picture, dtype=np.float64)
-        top = 1.0 if picture.mode == "F" and values.max(initial=0) <= 1 else 65535.0
+        peak = values.max(initial=0)
+        top = 65535.0 if picture.mode != "F" else 1.0 if peak <= 1 else 255.0 if peak <= 255 else 65535.0
         picture = Image.fromarray(np.clip(np.rint(values * (255 / top)), 0, 255).astype(np.uint8), "L")
     if picture.mode in ("RGBA", "LA", "PA") or (picture.mode == "P" and "transparency" in picture.info):
         rgba = picture.convert("RGBA")

@@ -216,7 +216,10 @@ def check_idx(path: Path, source: Path) -> tuple[int, ...]:
         head = f.read(4)
         if len(head) < 4 or head[:2] != b"\0\0" or head[2] not in _IDX_ITEM_BYTES or not 1 <= head[3] <= 4:
             raise DataError(f"{source} is not an IDX file (its header is wrong); replace it with a whole copy.")
-        dims = struct.unpack(f">{head[3]}I", f.read(4 * head[3]))
+        raw_dims = f.read(4 * head[3])
+        if len(raw_dims) < 4 * head[3]:
+            raise DataError(f"{source} is truncated inside its header; replace it with a whole copy.")
+        dims = struct.unpack(f">{head[3]}I", raw_dims)
     expected = 4 + 4 * len(dims) + math.prod(dims) * _IDX_ITEM_BYTES[head[2]]
     if size != expected:
         shape = " × ".join(map(str, dims))
