@@ -24,6 +24,7 @@ COMMAND_MODULES = [
     "gancourse.commands.images",
     "gancourse.commands.bench_speed",
     "gancourse.commands.bench_modes",
+    "gancourse.commands.fid",
 ]
 
 
