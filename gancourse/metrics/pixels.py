@@ -64,16 +64,12 @@ def pca_frechet_distance(x: torch.Tensor, reference: torch.Tensor, k: int = 32) 
     principal components of pixel space.
 
     A crude, fast stand-in for FID on small grey images: it compares means and covariances of the
-    main directions of variation of the real data, with no pretrained network.
+    main directions of variation of the real data, with no pretrained network. The distance itself is
+    pytorch-fid's, through :func:`gancourse.metrics.fid.frechet_distance`.
     """
-    import numpy as np
-    from scipy import linalg
+    from gancourse.metrics.fid import frechet_distance, statistics
 
     centre, basis = _pixel_pca(reference, k)
     a = ((x.flatten(1).double() - centre) @ basis).numpy()
     b = ((reference.flatten(1).double() - centre) @ basis).numpy()
-    mu_a, mu_b = a.mean(0), b.mean(0)
-    cov_a, cov_b = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
-    root = linalg.sqrtm(cov_a @ cov_b)
-    root = root.real if np.iscomplexobj(root) else root
-    return float(((mu_a - mu_b) ** 2).sum() + np.trace(cov_a + cov_b - 2 * root))
+    return frechet_distance(statistics(a), statistics(b), n=min(len(a), len(b)))

