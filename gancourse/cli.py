@@ -12,6 +12,7 @@ import argparse
 import importlib
 import os
 import sys
+import warnings
 
 from gancourse import __version__
 from gancourse.errors import UserError
@@ -54,6 +55,13 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv or os.environ.get(DEBUG_ENV, "").strip().lower() in ("1", "true", "yes", "on")
     args = build_parser().parse_args([a for a in argv if a != "--debug"])  # --debug may stand anywhere
+    with warnings.catch_warnings():
+        if not debug:  # a warning is a note of one line, not a source excerpt
+            warnings.showwarning = lambda message, *rest, **kw: print(f"gancourse: note: {message}", file=sys.stderr)
+        return _run(args, debug)
+
+
+def _run(args, debug: bool) -> int:
     try:
         return int(args.func(args) or 0)
     except UserError as e:

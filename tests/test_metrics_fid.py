@@ -133,3 +133,53 @@ def test_the_offline_network_gives_the_shipped_networks_features_on_real_images(
         theirs = scripted(2 * x01.expand(-1, 3, -1, -1) - 1).flatten(1).double().numpy()
     np.testing.assert_allclose(ours, theirs, atol=1e-4, rtol=0)
     assert np.abs(ours - theirs[::-1]).max() > 1e-2  # features of other images differ: the check can fail
+
+
+@pytest.fixture
+def tiny_sources(tmp_path, monkeypatch):
+    """Tiny Fashion-MNIST files, a folder of pictures and a short run, with the network mocked."""
+    from test_data_images import write_mnist_split, write_pictures
+
+    from gancourse.data import images, local
+
+    monkeypatch.setattr(local, "COURSE_DATA_DIR", tmp_path / "cache")
+    monkeypatch.setenv(images.DATA_ENV, str(tmp_path / "fm"))
+    for split, seed in (("train", 1), ("test", 2)):
+        write_mnist_split(tmp_path / "fm", split=split, n=24, seed=seed)
+    write_pictures(tmp_path / "pics", n=6, mode="L")
+    monkeypatch.setattr(fid, "inception", lambda device=None: _MeanColour())
+    return tmp_path
+
+
+def test_the_command_compares_splits_folders_and_runs(tiny_sources, capsys, cli):
+    import json
+
+    run = tiny_sources / "run"
+    assert cli(["train", "dcgan", "--out", run, "--steps", "2", "--batch-size", "8", "--width", "8", "--quiet",
+                "--sample-every", "2", "--device", "cpu"]) == 0
+    capsys.readouterr()
+    assert cli(["fid", "fashion-mnist:train", "fashion-mnist:train", "--n", "20", "--json"]) == 0
+    same = json.loads(capsys.readouterr().out)
+    assert same["fid"] == pytest.approx(0.0, abs=1e-9) and same["n_a"] == 20
+    assert cli(["fid", "fashion-mnist:train", "fashion-mnist", "--n", "20", "--json"]) == 0  # a name is its test split
+    other = json.loads(capsys.readouterr().out)
+    assert other["b"] == "fashion-mnist:test" and other["fid"] > 0
+    assert cli(["fid", run, tiny_sources / "pics", "--n", "6"]) == 0
+    assert "generator at step 2" in capsys.readouterr().out
+    assert list((tiny_sources / "cache" / "fid-stats").glob("fashion-mnist-train-20-inception-*.npz"))
+
+
+@pytest.mark.parametrize("a, message", [
+    ("fashion-mnist:valid", "split must be"),
+    ("nowhere/run", "does not exist"),
+    ("EMPTY", "holds no images"),
+])
+def test_bad_sources_are_one_line(tiny_sources, capsys, cli, a, message):
+    if a == "EMPTY":
+        (tiny_sources / "empty").mkdir()
+        a = tiny_sources / "empty"
+    assert cli(["fid", a, "fashion-mnist:test", "--n", "5"]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+    assert cli(["fid", "fashion-mnist:test", "fashion-mnist:train", "--n", "1"]) == 2
+    assert "at least 2" in capsys.readouterr().err

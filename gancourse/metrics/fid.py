@@ -251,3 +251,49 @@ def dataset_statistics(data, split: str, n: int, features: str = "inception", de
 
     atomic_save(path, lambda tmp: np.savez(tmp, mu=mu, sigma=sigma))
     return mu, sigma
+
+
+def open_source(spec: str, image_size: int | None = None):
+    """What ``gancourse fid`` compares, from its name: (thing, split or None, label).
+
+    ``spec`` is a checkpoint file or a run folder (its generator), a folder of pictures, or a dataset
+    split such as ``fashion-mnist:test`` (a name alone means its test split).
+    """
+    from gancourse.checkpoint import CHECKPOINT, load_generator
+    from gancourse.data.images import load_images
+
+    path = Path(spec).expanduser()
+    if path.is_file() or (path.is_dir() and (path / CHECKPOINT).is_file()):
+        G, ckpt = load_generator(path)
+        return G, None, f"{spec} (generator at step {ckpt['step']})"
+    if path.is_dir():
+        return load_images(f"folder:{path}", image_size=image_size), None, f"pictures in {path}"
+    name, _, split = spec.partition(":")
+    if "/" in name or name.startswith("."):  # a path, and nothing is there
+        raise ConfigError(f"{spec} does not exist; give a checkpoint, a run folder, a folder of pictures or a "
+                          f"dataset split such as fashion-mnist:test.")
+    split = split or "test"
+    return load_images(name, split=split), split, f"{name}:{split}"
+
+
+def fid_between(spec_a: str, spec_b: str, *, features: str = "inception", n: int = 10_000, batch_size: int = 50,
+                device=None, seed: int = 0) -> dict:
+    """FID between two sources named as :func:`open_source` reads them; dataset statistics are cached."""
+    if n < 2:
+        raise ConfigError(f"FID needs at least 2 samples from each side (--n), got {n}.")
+    stats, counts, labels = [], [], []
+    for spec in (spec_a, spec_b):
+        thing, split, label = open_source(spec)
+        if split is not None and hasattr(thing, "fingerprint"):
+            count = min(n, len(thing))
+            stats.append(dataset_statistics(thing, split, count, features, device=device))
+        else:
+            images = _as_images(thing, n, seed)
+            count = len(images)
+            stats.append(statistics(features_of(images, features, batch_size, device)))
+        if count < 2:
+            raise ConfigError(f"{spec} gives {count} image(s); FID needs at least 2.")
+        counts.append(count)
+        labels.append(label)
+    value = frechet_distance(*stats, n=min(counts))
+    return {"fid": value, "features": features, "a": labels[0], "b": labels[1], "n_a": counts[0], "n_b": counts[1]}
