@@ -26,6 +26,7 @@ COMMAND_MODULES = [
     "gancourse.commands.bench_speed",
     "gancourse.commands.bench_modes",
     "gancourse.commands.fid",
+    "gancourse.commands.classifier",
 ]
 
 

@@ -13,6 +13,9 @@ A run in ``out_dir`` keeps a checkpoint with everything needed to continue bit f
 networks, both optimizers, RNG states, the data iterator's position, config, history, version),
 written atomically. Ctrl-C stops at the end of the current step, saves, and returns what was done.
 Explained in 01_first_gan; the Wasserstein settings in 05_wgan and 07_wgan_gp.
+
+:func:`train_classifier` is the one supervised loop, for the classifier the Fashion-MNIST metrics
+measure with (08_evaluation); it lives here because optimizers step nowhere else.
 """
 
 from __future__ import annotations
@@ -54,7 +57,8 @@ from gancourse.history import History, LossLog, NonFiniteLossError, check_finite
 from gancourse.losses import clip_weights_, get_loss_family, gradient_penalty, r1_penalty
 from gancourse.models import describe
 
-__all__ = ["CheckpointError", "History", "NonFiniteLossError", "TrainConfig", "load_checkpoint", "train"]
+__all__ = ["CheckpointError", "History", "NonFiniteLossError", "TrainConfig", "load_checkpoint", "train",
+           "train_classifier"]
 
 OPTIMIZERS = ("adam", "rmsprop", "sgd")
 LR_SCHEDULES = ("constant", "cosine", "multistep")
@@ -479,3 +483,41 @@ def _check_same_run(ckpt: dict, cfg: TrainConfig, run_id: dict, path: Path) -> N
 
 def _normal(value):
     return list(value) if isinstance(value, (tuple, list)) else value
+
+
+def train_classifier(model, data, *, epochs: int, batch_size: int = 128, lr: float = 2e-3, seed: int = 0,
+                     device=None, progress: bool = True) -> list[float]:
+    """Fit ``model`` to labelled images by cross-entropy; return the mean loss of each epoch.
+
+    ``data``: an :class:`~gancourse.data.images.ImageTensors` (or a pair ``(x, y)`` of tensors). A plain
+    supervised loop, apart from the GAN loop above: every epoch visits the images once in an order
+    drawn from ``seed``, with Adam and a cosine decay of the learning rate to 0 at the last step, so a
+    few epochs settle the weights. The same seed gives the same weights on the CPU. The model is left
+    in evaluation mode. Trains :class:`~gancourse.models.FashionClassifier`; explained in 08_evaluation.
+    """
+    if not isinstance(epochs, int) or epochs < 1:
+        raise ConfigError(f"epochs must be a positive integer, got {epochs!r}.")
+    device = resolve_device(device)
+    x, y = data.tensors() if hasattr(data, "tensors") else data
+    if batch_size < 1 or len(x) == 0:
+        raise ConfigError(f"need a positive batch_size and at least one image, got {batch_size} and {len(x)}.")
+    torch.manual_seed(seed)  # dropout or anything else random inside the model
+    order = torch.Generator().manual_seed(seed)
+    model.to(device).train()
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    n_batches = -(-len(x) // batch_size)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs * n_batches)
+    losses = []
+    for _ in tqdm(range(epochs), disable=not progress, desc="classifier", unit="epoch"):
+        total = torch.zeros((), device=device)
+        for index in torch.randperm(len(x), generator=order).split(batch_size):
+            xb, yb = x[index].to(device), y[index].to(device)
+            loss = torch.nn.functional.cross_entropy(model(xb), yb)  # -log softmax(logits)[y], batch mean
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            schedule.step()
+            total += loss.detach() * len(index)
+        losses.append(float(total) / len(x))
+    model.eval()
+    return losses

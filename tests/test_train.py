@@ -242,7 +242,7 @@ def test_resume_on_other_data_or_networks_is_refused_and_rewrites_nothing(tmp_pa
     train(G, D, ToyBatches(ring8(), 8), steps=2, out_dir=tmp_path, progress=False)
     before = _files(tmp_path)
     cases = [
-        (ToyBatches(grid25(), 8), _toy(), r"data data: checkpoint 'GaussianMixture\(8 modes.*asked 'GaussianMixture\(25"),
+        (ToyBatches(grid25(), 8), _toy(), r"data data: checkpoint 'GaussianMixture\(8 modes.*'GaussianMixture\(25"),
         (ToyBatches(ring8(), 16), _toy(), "data batch_size: checkpoint 8, asked 16"),
         (ToyBatches(ring8(radius=2.0), 8), _toy(), "data fingerprint"),  # same repr, other points
         (ToyBatches(ring8(), 8), (MLPGenerator(z_dim=2, hidden=32, depth=2, activation="tanh"),
