@@ -1,9 +1,11 @@
-"""Checkpoint files: written atomically, read with errors that name the file and the cause.
+"""Checkpoint files and run folders: written atomically, read with errors that name the file and the cause.
 
 A checkpoint is a dict saved with ``torch.save`` and marked with :data:`FORMAT`; :func:`gancourse.train.train`
 decides what goes in it (step, networks, optimizers, RNG states, data position, config, history).
 Writing goes to a temporary file beside the target and is renamed over it, so a crash mid-write
-never replaces the last good file with half of one.
+never replaces the last good file with half of one. A run folder is one that holds :data:`MARKER`;
+:func:`lock_run_folder` refuses anyone else's folder and keeps a second run out, and :func:`open_run`
+decides whether a run may continue from its checkpoint.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ except ImportError:  # pragma: no cover - Windows
 
 import torch
 
-from gancourse.errors import DiskFull, OutputNotWritable, RunFolderError, UserError
+from gancourse.errors import ConfigError, DiskFull, OutputNotWritable, RunFolderError, UserError
 
 CHECKPOINT = "checkpoint.pt"
 HISTORY = "history.json"
@@ -244,3 +246,78 @@ def set_rng_state(state: dict) -> None:
     torch.set_rng_state(state["torch"])
     if "cuda" in state and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda"])
+
+
+# --- whether a folder may take a run, and whether a run may continue ---------------------------
+
+
+def lock_run_folder(out: Path, resume: bool) -> RunLock:
+    """Check that ``out`` may take this run, create it, and lock it; nothing else is written yet."""
+    if resume:
+        checkpoint_path(out)  # a folder without a run stays as it is
+    else:
+        check_run_folder(out)
+    check_writable(out)
+    return RunLock(out).acquire()
+
+
+def open_run(out, config: dict, run_id: dict, resume: bool, overwrite: bool, resumable: set) -> dict | None:
+    """Under the run's lock: the checkpoint to continue from when ``resume`` (read once), else None.
+
+    ``config`` is the run's training config as a dict, ``run_id`` its networks and data; a resume with
+    anything else than ``resumable`` settings changed is refused, each difference named.
+    """
+    if not resume:
+        if (out / CHECKPOINT).exists() and not overwrite:
+            raise RunFolderError(
+                f"{out} already holds a run ({CHECKPOINT}); continue it with --resume (resume=True), "
+                f"or choose another folder (--out); from Python, overwrite=True replaces it."
+            )
+        return None
+    ckpt = load_checkpoint(out / CHECKPOINT)
+    missing = [k for k in RESUME_REQUIRED if k not in ckpt]
+    if missing:
+        raise CheckpointError(f"{out / CHECKPOINT} cannot be resumed: it holds no {', '.join(missing)}.")
+    _check_same_run(ckpt, config, run_id, out / CHECKPOINT, resumable)
+    if config["steps"] <= ckpt["step"]:
+        if ckpt["config"].get("lr_schedule") == "cosine":
+            raise ConfigError(f"the run in {out} is finished: its cosine schedule ended at step {ckpt['step']}.")
+        raise ConfigError(
+            f"the run in {out} is already at step {ckpt['step']}; to train further, resume with more "
+            f"steps than that (--steps {2 * ckpt['step']}, for example)."
+        )
+    return ckpt
+
+
+def _check_same_run(ckpt: dict, asked: dict, run_id: dict, path: Path, resumable: set) -> None:
+    """Refuse to resume with any setting, network or data other than the checkpoint's; name each difference."""
+    saved = ckpt["config"]
+    fixed = set(asked) - set(resumable)
+    if saved.get("lr_schedule") == "cosine":
+        fixed.add("steps")  # the cosine reaches 0 at the run's first step count: it cannot be stretched
+    differ = [(k, saved[k], asked[k]) for k in asked
+              if k in fixed and k in saved and _normal(saved[k]) != _normal(asked[k])]
+    for name in ("G", "D"):
+        before, now = ckpt.get("models", {}).get(name, {}), run_id["models"][name]
+        if before.get("class") != now.get("class"):
+            differ.append((f"{name} network", before.get("class"), now.get("class")))
+            continue
+        old_hp, new_hp = before.get("hparams", {}), now.get("hparams", {})
+        differ += [(f"{name} {k}", old_hp.get(k), new_hp.get(k)) for k in sorted(set(old_hp) | set(new_hp))
+                   if _normal(old_hp.get(k)) != _normal(new_hp.get(k))]
+    before, now = ckpt.get("data_identity"), run_id["data"]
+    if before is not None and now is None:  # the run's data was known; this source cannot say what it is
+        differ.append(("data", before.get("data", before.get("fingerprint")), "a source without identity()"))
+    elif before is not None:
+        differ += [(f"data {k}", before.get(k), now.get(k)) for k in sorted(set(before) | set(now))
+                   if before.get(k) != now.get(k)]
+    if differ:
+        detail = "; ".join(f"{k}: checkpoint {a!r}, asked {b!r}" for k, a, b in differ)
+        raise CheckpointError(
+            f"{path} was trained with other settings ({detail}). Resume with the same settings, "
+            f"or start a new run in another folder."
+        )
+
+
+def _normal(value):
+    return list(value) if isinstance(value, (tuple, list)) else value

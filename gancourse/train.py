@@ -38,21 +38,18 @@ from gancourse.checkpoint import (
     CONFIG,
     FORMAT,
     HISTORY,
-    RESUME_REQUIRED,
     CheckpointError,
-    RunLock,
     atomic_write,
-    check_run_folder,
-    check_writable,
-    checkpoint_path,
     load_checkpoint,
     load_weights,
+    lock_run_folder,
+    open_run,
     rng_state,
     set_rng_state,
 )
 from gancourse.config import resolve_device
 from gancourse.data.batches import EndlessBatches
-from gancourse.errors import ConfigError, RunFolderError
+from gancourse.errors import ConfigError
 from gancourse.history import History, LossLog, NonFiniteLossError, check_finite_state
 from gancourse.losses import clip_weights_, get_loss_family, gradient_penalty, r1_penalty
 from gancourse.models import describe
@@ -291,44 +288,6 @@ def _cpu_threads(cfg: TrainConfig, device: torch.device, G, D) -> int | None:
     return cfg.cpu_threads or (1 if n_params < SMALL_MODEL_PARAMS else None)
 
 
-def _lock_run(out: Path, resume: bool) -> RunLock:
-    """Check that ``out`` may take this run, create it, and lock it; nothing else is written yet."""
-    if resume:
-        checkpoint_path(out)  # a folder without a run stays as it is
-    else:
-        check_run_folder(out)
-    check_writable(out)
-    return RunLock(out).acquire()
-
-
-def _open_run(out, cfg: TrainConfig, run_id: dict, resume: bool, overwrite: bool):
-    """Under the run's lock: the checkpoint to continue from when ``resume`` (read once), else None."""
-    if out is None:
-        if resume:
-            raise ConfigError("resume=True (--resume) needs the out_dir (--out) of the run to continue.")
-        return None
-    if not resume:
-        if (out / CHECKPOINT).exists() and not overwrite:
-            raise RunFolderError(
-                f"{out} already holds a run ({CHECKPOINT}); continue it with --resume (resume=True), "
-                f"or choose another folder (--out); from Python, overwrite=True replaces it."
-            )
-        return None
-    ckpt = load_checkpoint(out / CHECKPOINT)
-    missing = [k for k in RESUME_REQUIRED if k not in ckpt]
-    if missing:
-        raise CheckpointError(f"{out / CHECKPOINT} cannot be resumed: it holds no {', '.join(missing)}.")
-    _check_same_run(ckpt, cfg, run_id, out / CHECKPOINT)
-    if cfg.steps <= ckpt["step"]:
-        if ckpt["config"].get("lr_schedule") == "cosine":
-            raise ConfigError(f"the run in {out} is finished: its cosine schedule ended at step {ckpt['step']}.")
-        raise ConfigError(
-            f"the run in {out} is already at step {ckpt['step']}; to train further, resume with more "
-            f"steps than that (--steps {2 * ckpt['step']}, for example)."
-        )
-    return ckpt
-
-
 def train(G, D, data, config: TrainConfig | None = None, *, out_dir=None, resume: bool = False,
           overwrite: bool = False, callbacks=(), progress: bool = True, meta: dict | None = None,
           **overrides) -> History:
@@ -346,9 +305,11 @@ def train(G, D, data, config: TrainConfig | None = None, *, out_dir=None, resume
     out = Path(out_dir) if out_dir is not None else None
     batches = EndlessBatches(data)
     run_id = {"data": batches.identity(), "models": {"G": describe(G), "D": describe(D)}}
-    lock = _lock_run(out, resume) if out is not None else None  # one run per folder at a time
+    if out is None and resume:
+        raise ConfigError("resume=True (--resume) needs the out_dir (--out) of the run to continue.")
+    lock = lock_run_folder(out, resume) if out is not None else None  # one run per folder at a time
     try:
-        ckpt = _open_run(out, cfg, run_id, resume, overwrite)
+        ckpt = open_run(out, asdict(cfg), run_id, resume, overwrite, _RESUMABLE_CHANGES) if out is not None else None
         return _run(G, D, batches, cfg, out, ckpt, run_id, callbacks, progress, meta)
     finally:
         if lock is not None:
@@ -449,40 +410,6 @@ def _run(G, D, batches, cfg: TrainConfig, out, ckpt, run_id: dict, callbacks, pr
             G.train(g_was_training)
         D.train(d_was_training)
     return history
-
-
-def _check_same_run(ckpt: dict, cfg: TrainConfig, run_id: dict, path: Path) -> None:
-    """Refuse to resume with any setting, network or data other than the checkpoint's; name each difference."""
-    saved, asked = ckpt["config"], asdict(cfg)
-    fixed = set(asked) - _RESUMABLE_CHANGES
-    if saved.get("lr_schedule") == "cosine":
-        fixed.add("steps")  # the cosine reaches 0 at the run's first step count: it cannot be stretched
-    differ = [(k, saved[k], asked[k]) for k in asked
-              if k in fixed and k in saved and _normal(saved[k]) != _normal(asked[k])]
-    for name in ("G", "D"):
-        before, now = ckpt.get("models", {}).get(name, {}), run_id["models"][name]
-        if before.get("class") != now.get("class"):
-            differ.append((f"{name} network", before.get("class"), now.get("class")))
-            continue
-        old_hp, new_hp = before.get("hparams", {}), now.get("hparams", {})
-        differ += [(f"{name} {k}", old_hp.get(k), new_hp.get(k)) for k in sorted(set(old_hp) | set(new_hp))
-                   if _normal(old_hp.get(k)) != _normal(new_hp.get(k))]
-    before, now = ckpt.get("data_identity"), run_id["data"]
-    if before is not None and now is None:  # the run's data was known; this source cannot say what it is
-        differ.append(("data", before.get("data", before.get("fingerprint")), "a source without identity()"))
-    elif before is not None:
-        differ += [(f"data {k}", before.get(k), now.get(k)) for k in sorted(set(before) | set(now))
-                   if before.get(k) != now.get(k)]
-    if differ:
-        detail = "; ".join(f"{k}: checkpoint {a!r}, asked {b!r}" for k, a, b in differ)
-        raise CheckpointError(
-            f"{path} was trained with other settings ({detail}). Resume with the same settings, "
-            f"or start a new run in another folder."
-        )
-
-
-def _normal(value):
-    return list(value) if isinstance(value, (tuple, list)) else value
 
 
 def train_classifier(model, data, *, epochs: int, batch_size: int = 128, lr: float = 2e-3, seed: int = 0,
