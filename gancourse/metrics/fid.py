@@ -194,11 +194,16 @@ def frechet_distance(stats_a, stats_b, n: int | None = None) -> float:
             _WARNED_FEW = True
         ridge = 1e-6 * max(np.trace(sigma_a), np.trace(sigma_b), 1e-12) / dim * np.eye(dim)
         sigma_a, sigma_b = sigma_a + ridge, sigma_b + ridge
-    try:
-        value = float(calculate_frechet_distance(mu_a, sigma_a, mu_b, sigma_b))
-    except ValueError:  # a large imaginary part of the square root: regularise and try once more
-        ridge = 1e-4 * max(np.trace(sigma_a), np.trace(sigma_b), 1e-12) / dim * np.eye(dim)
-        value = float(calculate_frechet_distance(mu_a, sigma_a + ridge, mu_b, sigma_b + ridge))
+    from scipy.linalg import LinAlgWarning
+
+    with warnings.catch_warnings():
+        # a singular product (dead features, few samples) is handled by pytorch-fid's own offset and below
+        warnings.simplefilter("ignore", LinAlgWarning)
+        try:
+            value = float(calculate_frechet_distance(mu_a, sigma_a, mu_b, sigma_b))
+        except ValueError:  # a large imaginary part of the square root: regularise and try once more
+            ridge = 1e-4 * max(np.trace(sigma_a), np.trace(sigma_b), 1e-12) / dim * np.eye(dim)
+            value = float(calculate_frechet_distance(mu_a, sigma_a + ridge, mu_b, sigma_b + ridge))
     if not np.isfinite(value):
         raise ValueError(f"the Fréchet distance came out {value}; the statistics hold non-finite values.")
     return max(value, 0.0)  # tiny negative values are rounding
