@@ -23,3 +23,17 @@ def cli():
             return e.code
 
     return run
+
+
+@pytest.fixture
+def fm_root(tmp_path, monkeypatch):
+    """Tiny Fashion-MNIST IDX files (32 images a split) in a folder of their own; the real cache unseen."""
+    from test_data_images import write_mnist_split
+
+    from gancourse.data import images, local
+
+    monkeypatch.setattr(local, "COURSE_DATA_DIR", tmp_path / "cache")
+    monkeypatch.delenv(images.DATA_ENV, raising=False)
+    for split in ("train", "test"):
+        write_mnist_split(tmp_path / "fm", split=split, n=32)
+    return tmp_path / "fm"

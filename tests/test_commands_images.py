@@ -7,17 +7,7 @@ from PIL import Image
 from test_data_images import write_mnist_split, write_pictures
 
 from gancourse.cli import main
-from gancourse.data import images, local
 from gancourse.train import History
-
-
-@pytest.fixture
-def fm_root(tmp_path, monkeypatch):
-    monkeypatch.setattr(local, "COURSE_DATA_DIR", tmp_path / "cache")
-    monkeypatch.delenv(images.DATA_ENV, raising=False)
-    for split in ("train", "test"):
-        write_mnist_split(tmp_path / "fm", split=split, n=32)
-    return tmp_path / "fm"
 
 
 def tiny_train(kind, root, out, steps, *extra):

@@ -6,10 +6,8 @@ import numpy as np
 import pytest
 import scipy.stats
 import torch
-from test_data_images import write_mnist_split
 from torch import nn
 
-from gancourse.data import images, local
 from gancourse.data.images import DataNotFoundError, load_images
 from gancourse.errors import UserError
 from gancourse.metrics import classifier as clf
@@ -257,15 +255,6 @@ def test_train_classifier_refuses_no_epochs():
 
 def _same(state, other) -> bool:
     return state.keys() == other.keys() and all(torch.equal(state[k], other[k]) for k in state)
-
-
-@pytest.fixture
-def fm_root(tmp_path, monkeypatch):
-    monkeypatch.setattr(local, "COURSE_DATA_DIR", tmp_path / "cache")
-    monkeypatch.delenv(images.DATA_ENV, raising=False)
-    for split in ("train", "test"):
-        write_mnist_split(tmp_path / "fm", split=split, n=32)
-    return tmp_path / "fm"
 
 
 def test_train_classifier_command_writes_weights_and_never_overwrites_without_force(fm_root, tmp_path, cli,
