@@ -29,6 +29,7 @@ class History:
     seconds: list[float] = field(default_factory=list)
     extra: dict[str, list[float]] = field(default_factory=dict)
     interrupted: bool = False
+    stop_signal: int = 0  # the signal that stopped the run early (2: Ctrl-C, 15: SIGTERM), 0 otherwise
 
     def __len__(self) -> int:
         return len(self.step)

@@ -11,7 +11,7 @@ only place in the package where an optimizer steps.
 
 A run in ``out_dir`` keeps a checkpoint with everything needed to continue bit for bit (step, both
 networks, both optimizers, RNG states, the data iterator's position, config, history, version),
-written atomically. Ctrl-C stops at the end of the current step, saves, and returns what was done.
+written atomically. Ctrl-C (or SIGTERM) stops at the end of the current step, saves, and returns what was done.
 Explained in 01_first_gan; the Wasserstein settings in 05_wgan and 07_wgan_gp.
 
 :func:`train_classifier` is the one supervised loop, for the classifier the Fashion-MNIST metrics
@@ -147,25 +147,30 @@ def _make_optimizer(params, lr: float, cfg: TrainConfig) -> torch.optim.Optimize
 
 
 class _StopRequest:
-    """Ctrl-C (SIGINT) asks the loop to stop after the current step; a second Ctrl-C stops at once."""
+    """Ctrl-C (SIGINT) or SIGTERM asks the loop to stop after the current step; a second one stops at once.
+
+    ``signal`` is the number of the signal that asked (0 while none has).
+    """
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
     def __init__(self):
-        self.requested = False
-        self._previous = None
+        self.requested, self.signal = False, 0
+        self._previous = {}
 
     def __enter__(self):
         if threading.current_thread() is threading.main_thread():
-            self._previous = signal.signal(signal.SIGINT, self._handle)
+            self._previous = {s: signal.signal(s, self._handle) for s in self.SIGNALS}
         return self
 
     def _handle(self, signum, frame):
         if self.requested:
             raise KeyboardInterrupt
-        self.requested = True
+        self.requested, self.signal = True, signum
 
     def __exit__(self, *exc):
-        if self._previous is not None:
-            signal.signal(signal.SIGINT, self._previous)
+        for s, previous in self._previous.items():
+            signal.signal(s, previous)
 
 
 def _pack(x: torch.Tensor, pack: int) -> torch.Tensor:
@@ -337,7 +342,7 @@ def _run(G, D, batches, cfg: TrainConfig, out, ckpt, run_id: dict, callbacks, pr
         set_rng_state(ckpt["rng"])
         batches.load_state_dict(ckpt["data"])
         history, start = History.from_dict(ckpt["history"]), int(ckpt["step"])
-        history.interrupted = False
+        history.interrupted, history.stop_signal = False, 0
     else:
         torch.manual_seed(cfg.seed)
         history, start = History(), 0
@@ -397,11 +402,12 @@ def _run(G, D, batches, cfg: TrainConfig, out, ckpt, run_id: dict, callbacks, pr
                     save(step)
             if stop.requested and step < cfg.steps:
                 flush(step)
-                history.interrupted = True
+                history.interrupted, history.stop_signal = True, stop.signal
                 where = f" Checkpoint saved in {out}; resume=True continues from here." if out is not None else ""
                 if out is not None:
                     save(step)
-                print(f"Stopped by Ctrl-C after step {step} of {cfg.steps}.{where}")
+                who = "Ctrl-C" if stop.signal == signal.SIGINT else signal.Signals(stop.signal).name
+                print(f"Stopped by {who} after step {step} of {cfg.steps}.{where}")
     finally:
         bar.close()
         torch.set_num_threads(threads_before)

@@ -121,22 +121,32 @@ def test_a_second_run_into_a_busy_folder_is_refused(tmp_path, capsys, cli):
     assert not (run / "checkpoint.pt").exists() and not (run / "config.json").exists()
 
 
-def test_ctrl_c_saves_and_exits_130(tmp_path, capsys, cli):
+@pytest.mark.parametrize("signum, expected, said", [(2, 130, "Ctrl-C"), (15, 143, "SIGTERM")])
+def test_ctrl_c_and_sigterm_save_and_exit_as_shells_expect(tmp_path, capsys, cli, signum, expected, said):
     import os
-    import signal
     import threading
+    import time
 
     run = tmp_path / "run"
-    timer = threading.Timer(2.0, os.kill, (os.getpid(), signal.SIGINT))
-    timer.start()
+    done = threading.Event()
+
+    def signal_once_training_runs():  # history.json comes with the first checkpoint, inside the loop
+        while not done.is_set():
+            if (run / "history.json").exists():
+                os.kill(os.getpid(), signum)
+                return
+            time.sleep(0.05)
+
+    sender = threading.Thread(target=signal_once_training_runs, daemon=True)
+    sender.start()
     try:
-        status = cli(["train", "toy", "--steps", "1000000", "--batch-size", "16", "--hidden", "8", "--depth", "1",
-                      "--out", run, "--quiet"])
+        got = cli(["train", "toy", "--steps", "1000000", "--batch-size", "16", "--hidden", "8", "--depth", "1",
+                   "--checkpoint-every", "200", "--out", run, "--quiet"])
     finally:
-        timer.cancel()
-    assert status == 130
+        done.set()
+    assert got == expected
     step = load_checkpoint(run)["step"]
-    assert 0 < step < 1_000_000 and "Stopped by Ctrl-C" in capsys.readouterr().out
+    assert 0 < step < 1_000_000 and f"Stopped by {said}" in capsys.readouterr().out
 
 
 def test_a_run_that_fails_exits_1_and_debug_shows_the_traceback(tmp_path, capsys, cli):

@@ -45,7 +45,7 @@ def run_train(args) -> int:
     done = history.step[-1] if history.step else 0
     print(f"{args.kind} on {data.name}: step {done} of {args.steps} ({seconds:.1f} s this run)")
     print(f"wrote {out / 'samples.png'}, {out / CHECKPOINT}, {out / 'history.json'}")
-    return 130 if history.interrupted else 0  # 130: stopped by Ctrl-C, as a shell reports it
+    return 128 + history.stop_signal if history.interrupted else 0  # 130 after Ctrl-C, 143 after SIGTERM
 
 
 def run_sample(args) -> int:

@@ -47,7 +47,8 @@ def run(args) -> int:
                     f"{100 * r.high_quality_fraction:.1f} %, reverse KL {r.reverse_kl:.3f}")
     print(summary)
     print(f"wrote {out / 'samples.png'}, {out / 'checkpoint.pt'}, {out / 'history.json'}")
-    return 130 if run.history.interrupted else 0  # 130: stopped by Ctrl-C, as a shell reports it
+    # 130 after Ctrl-C, 143 after SIGTERM, as shells report them
+    return 128 + run.history.stop_signal if run.history.interrupted else 0
 
 
 def register(groups) -> None:
