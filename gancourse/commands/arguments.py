@@ -14,38 +14,32 @@ import math
 MAX_SAMPLES = 10_000
 
 
-def positive_int(text: str) -> int:
-    value = _int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive whole number, got {text}")
+def _not_below(value, text: str, zero_allowed: bool, kind: str):
+    if value < 0 or (value == 0 and not zero_allowed):
+        raise argparse.ArgumentTypeError(f"must be {'0 or ' if zero_allowed else ''}a positive {kind}, got {text}")
     return value
+
+
+def positive_int(text: str) -> int:
+    return _not_below(_int(text), text, False, "whole number")
 
 
 def count_or_zero(text: str) -> int:
-    value = _int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or a positive whole number, got {text}")
-    return value
+    return _not_below(_int(text), text, True, "whole number")
+
+
+def positive_float(text: str) -> float:
+    return _not_below(_float(text), text, False, "number")
+
+
+def float_or_zero(text: str) -> float:
+    return _not_below(_float(text), text, True, "number")
 
 
 def sample_count(text: str) -> int:
     value = positive_int(text)
     if value > MAX_SAMPLES:
         raise argparse.ArgumentTypeError(f"at most {MAX_SAMPLES:,} samples at once, got {text}")
-    return value
-
-
-def positive_float(text: str) -> float:
-    value = _float(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
-    return value
-
-
-def float_or_zero(text: str) -> float:
-    value = _float(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or a positive number, got {text}")
     return value
 
 
