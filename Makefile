@@ -5,7 +5,11 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SCREENSHOTS ?= build/screenshots
 
-.PHONY: lab test test-fast-notebooks unit notebooks lint clean
+LAB_SETTINGS := $(VENV)/share/jupyter/lab/settings/overrides.json
+# JupyterLab refuses to start as root (a container's usual user) unless told it is meant
+LAB_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
+
+.PHONY: lab lab-settings test test-fast-notebooks unit notebooks lint clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -14,8 +18,14 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 ## make lab: create .venv if needed, install the course, open JupyterLab on notebooks/
-lab: $(STAMP)
-	$(BIN)/jupyter lab notebooks/
+lab: $(STAMP) lab-settings
+	$(BIN)/jupyter lab $(LAB_ROOT) --LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate notebooks/
+
+## make lab-settings: JupyterLab defaults for the course's environment: no news pop-up, no update check
+lab-settings:
+	@mkdir -p $(dir $(LAB_SETTINGS))
+	@printf '%s\n' '{"@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": false}}' \
+		> $(LAB_SETTINGS)
 
 ## make test: unit tests, the browser test and every notebook (fast mode, through nbval)
 test: $(STAMP)

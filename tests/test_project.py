@@ -115,3 +115,19 @@ def test_fast_mode_is_read_in_one_place():
 def test_python_is_supported():
     minimum = tuple(int(p) for p in re.findall(r"\d+", _pyproject()["project"]["requires-python"])[:2])
     assert sys.version_info[:2] >= minimum
+
+
+def test_make_lab_starts_as_root_and_turns_the_news_pop_up_off(tmp_path):
+    import os
+    import shutil
+    import subprocess
+
+    if shutil.which("make") is None:
+        pytest.skip("make is not installed")
+    dry = subprocess.run(["make", "-n", "-s", "lab", f"VENV={tmp_path}"], cwd=ROOT, capture_output=True, text=True)
+    lab_line = [line for line in dry.stdout.splitlines() if " lab " in line][-1]
+    assert ("--allow-root" in lab_line) == (os.geteuid() == 0)
+    subprocess.run(["make", "-s", "lab-settings", f"VENV={tmp_path}"], cwd=ROOT, check=True)
+    overrides = json.loads((tmp_path / "share/jupyter/lab/settings/overrides.json").read_text())
+    notification = overrides["@jupyterlab/apputils-extension:notification"]
+    assert notification == {"fetchNews": "false", "checkForUpdates": False}  # "false" is the schema's "Never"
