@@ -39,6 +39,23 @@ class History:
             return getattr(self, key)
         return self.extra[key]
 
+    def window_mean(self, key: str, steps, window: int) -> list[float]:
+        """For each of ``steps``, the mean of ``key`` over the ``window`` steps up to and including it.
+
+        Puts a noisy per-step curve (a loss, the critic's estimate) beside measurements taken at a few
+        steps, such as the sample grids of :class:`gancourse.callbacks.SampleGrids`.
+        """
+        if window < 1:
+            raise ValueError(f"window must be at least 1 step, got {window}.")
+        at = dict(zip(self.step, self[key], strict=True))
+        means = []
+        for s in steps:
+            values = [at[t] for t in range(s - window + 1, s + 1) if t in at]
+            if not values:
+                raise ValueError(f"no {key} logged in the {window} steps up to step {s}.")
+            means.append(sum(values) / len(values))
+        return means
+
     def to_dict(self) -> dict:
         return asdict(self)
 

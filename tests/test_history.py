@@ -1,0 +1,23 @@
+import pytest
+
+from gancourse.history import History
+
+
+def _history(values, start=1):
+    steps = list(range(start, start + len(values)))
+    return History(step=steps, d_loss=list(values), g_loss=[0.0] * len(values), seconds=[0.0] * len(values))
+
+
+def test_window_mean_looks_back_from_each_step_only():
+    h = _history([0, 0, 0, 10, 10, 10])  # a jump after step 3
+    assert h.window_mean("d_loss", [3, 6], window=3) == [0, 10]  # a window reaching forward would give 10/3
+    assert h.window_mean("d_loss", [4], window=2) == [5]
+
+
+def test_window_mean_uses_what_is_logged_at_the_start_and_refuses_empty_windows():
+    h = _history([2, 4, 6], start=10)
+    assert h.window_mean("d_loss", [10, 11], window=5) == [2, 3]
+    with pytest.raises(ValueError, match="no d_loss logged"):
+        h.window_mean("d_loss", [5], window=3)
+    with pytest.raises(ValueError, match="at least 1"):
+        h.window_mean("d_loss", [10], window=0)
