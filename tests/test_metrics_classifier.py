@@ -275,3 +275,45 @@ def test_train_classifier_command_writes_weights_and_never_overwrites_without_fo
     assert _same(first, torch.load(out, weights_only=True))
     assert cli([*args, "--out", tmp_path]) == 2
     assert "is a folder" in capsys.readouterr().err
+
+
+# --- the report 06 and 07 print ----------------------------------------------------------------
+
+
+def _fashion(split):
+    try:
+        return load_images("fashion-mnist", split=split, download=False)
+    except DataNotFoundError:
+        pytest.skip("Fashion-MNIST is not on disk (Debian's dataset-fashion-mnist, or $GANCOURSE_DATA)")
+
+
+def test_sample_report_tells_real_images_from_one_class_of_them():
+    (x_train, _), (x_test, y_test) = _fashion("train").tensors(limit=600), _fashion("test").tensors()
+    real = clf.sample_report(x_test[:600], x_train)
+    trousers = clf.sample_report(x_test[y_test == 1][:600], x_train)
+    assert real.coverage.classes_present == 10 and trousers.coverage.classes_present <= 2
+    assert real.precision > 0.6 and real.recall > 0.6
+    assert trousers.recall < 0.3 < real.recall
+    assert trousers.fd > 10 * real.fd
+
+
+def test_sample_report_in_inception_space_compares_the_two_sets_and_skips_coverage(monkeypatch):
+    from gancourse.metrics import fid
+
+    seen = []
+
+    def fake_features(x, features, device=None):
+        seen.append(features)
+        return x.flatten(1).double().numpy()
+
+    monkeypatch.setattr(fid, "features_of", fake_features)
+    g = torch.Generator().manual_seed(0)
+    real = torch.randn(200, 1, 2, 2, generator=g)
+    report = clf.sample_report(real + 1.0, real, features="inception")
+    assert seen == ["inception", "inception"] and report.coverage is None
+    assert report.fd == pytest.approx(4.0, rel=1e-6)  # a shift by 1 in each of 4 dimensions: |Δμ|² = 4
+
+
+def test_samples_are_judged_by_the_classifier_on_fashion_mnist_only():
+    assert clf.features_for("fashion-mnist") == "classifier"
+    assert clf.features_for("mnist") == clf.features_for("folder:/tmp/pictures") == "inception"

@@ -209,3 +209,44 @@ def precision_recall(real_features, fake_features, k: int = 3, chunk: int = 1024
     precision = _share_inside(fake, real, knn_radii(real, k, chunk), chunk)
     recall = _share_inside(real, fake, knn_radii(fake, k, chunk), chunk)
     return precision, recall
+
+
+# --- one report for a set of generated images -------------------------------------------------
+
+
+def features_for(dataset: str) -> str:
+    """The feature space to judge samples of ``dataset`` in: the classifier's for Fashion-MNIST, else Inception.
+
+    The classifier was trained on Fashion-MNIST only; on any other images its features mean nothing.
+    """
+    return "classifier" if dataset == "fashion-mnist" else "inception"
+
+
+@dataclass
+class SampleReport:
+    """How a set of images compares with real ones: a Fréchet distance, precision and recall in one feature
+    space and, with the classifier, the class coverage (``None`` in Inception's space)."""
+
+    features: str
+    fd: float
+    precision: float
+    recall: float
+    coverage: CoverageReport | None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def sample_report(images, real, features: str = "classifier", device=None) -> SampleReport:
+    """:class:`SampleReport` of ``images`` against ``real`` (both (N, C, H, W) in [-1, 1]).
+
+    FD from :func:`gancourse.metrics.fid.frechet_distance`, precision and recall from
+    :func:`precision_recall`, both in ``features``; class coverage when ``features`` is the classifier's.
+    """
+    from gancourse.metrics.fid import features_of, frechet_distance, statistics
+
+    f_images, f_real = (features_of(x, features, device=device) for x in (images, real))
+    precision, recall = precision_recall(f_real, f_images)
+    coverage = class_coverage(images, device=device) if features == "classifier" else None
+    fd = frechet_distance(statistics(f_images), statistics(f_real), n=min(len(f_images), len(f_real)))
+    return SampleReport(features, fd, precision, recall, coverage)
