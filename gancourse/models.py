@@ -168,6 +168,16 @@ class MLPDiscriminator(nn.Module):
         return self.net(x).squeeze(1)  # (B,)
 
 
+def conv_output_side(side: int, kernel: int, stride: int = 1, padding: int = 0) -> int:
+    """Side of a convolution's output: ⌊(i + 2p − k)/s⌋ + 1 for an input side i."""
+    return (side + 2 * padding - kernel) // stride + 1
+
+
+def conv_transpose_output_side(side: int, kernel: int, stride: int = 1, padding: int = 0) -> int:
+    """Side of a transposed convolution's output: (i − 1)·s − 2p + k, the inverse map of a convolution's."""
+    return (side - 1) * stride - 2 * padding + kernel
+
+
 def _plan(image_size: int) -> tuple[int, int]:
     """(side of the smallest feature map, number of 2× up/down-samplings) for each image size."""
     plans = {28: (7, 2), 32: (4, 3), 64: (4, 4)}

@@ -223,3 +223,19 @@ def test_distribution_sampler_draws_from_its_distribution():
     x = G(torch.zeros(20_000, G.z_dim))
     assert x.shape == (20_000, 1) and list(G.parameters()) == []
     assert abs(x.mean().item() - 3.0) < 0.02 and abs(x.std().item() - 0.5) < 0.02
+
+
+def test_the_side_formulas_are_what_torch_computes_and_a_wrong_one_is_not():
+    from itertools import product
+
+    from gancourse.models import conv_output_side, conv_transpose_output_side
+
+    wrong = []
+    for side, k, s, p in product((5, 7, 14, 28), (3, 4, 7), (1, 2), (0, 1)):
+        if side + 2 * p < k:
+            continue
+        x = torch.zeros(1, 1, side, side)
+        assert torch.nn.Conv2d(1, 1, k, s, p)(x).shape[-1] == conv_output_side(side, k, s, p)
+        assert torch.nn.ConvTranspose2d(1, 1, k, s, p)(x).shape[-1] == conv_transpose_output_side(side, k, s, p)
+        wrong.append((side - 1) * s + k != conv_transpose_output_side(side, k, s, p))  # forgetting the padding
+    assert any(wrong)
