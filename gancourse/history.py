@@ -145,3 +145,22 @@ class LossLog:
                     getattr(h, name).append(value)
                 else:
                     h.extra.setdefault(name, []).append(value)
+
+
+def agreement_after_peak(curve, scores) -> tuple[float, int]:
+    """(Spearman's ρ between ``curve`` and ``scores`` from the curve's peak on, index of the peak).
+
+    Both are measured at the same moments of a run: for example the critic's Wasserstein estimate
+    (:meth:`History.window_mean`) and a Fréchet distance of the samples. The critic's estimate first
+    rises while the critic learns, so agreement is asked only after its highest point; ρ = 1 when
+    the two fall in the same order. Needs at least three points from the peak on.
+    """
+    from scipy.stats import spearmanr
+
+    curve, scores = [float(v) for v in curve], [float(v) for v in scores]
+    if len(curve) != len(scores):
+        raise ValueError(f"curve and scores must have one value per moment, got {len(curve)} and {len(scores)}.")
+    peak = max(range(len(curve)), key=curve.__getitem__)
+    if len(curve) - peak < 3:
+        raise ValueError(f"the curve peaks at moment {peak} of {len(curve)}: fewer than three moments after it.")
+    return float(spearmanr(curve[peak:], scores[peak:]).statistic), peak

@@ -21,3 +21,15 @@ def test_window_mean_uses_what_is_logged_at_the_start_and_refuses_empty_windows(
         h.window_mean("d_loss", [5], window=3)
     with pytest.raises(ValueError, match="at least 1"):
         h.window_mean("d_loss", [10], window=0)
+
+
+def test_agreement_after_peak_ignores_the_rise_and_sees_the_order_after_it():
+    from gancourse.history import agreement_after_peak
+
+    fd = [9, 8, 7, 6, 5, 4, 3]
+    rho, peak = agreement_after_peak([1, 3, 5, 4, 3, 2, 1], fd)  # rises, then falls with the distance
+    assert peak == 2 and rho == pytest.approx(1.0)
+    rho, _ = agreement_after_peak([1, 5, 2, 3, 4, 4.5, 4.8], fd)  # after its peak it climbs back while FD falls
+    assert rho < 0
+    with pytest.raises(ValueError, match="fewer than three"):
+        agreement_after_peak([1, 2, 3, 4, 5], [5, 4, 3, 2, 1])  # still rising at the end: nothing to compare
