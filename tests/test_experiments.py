@@ -63,6 +63,7 @@ def test_fit_discriminator_checks_its_arguments():
 def test_parallel_lines_bce_gradient_vanishes_and_critic_gradient_is_sign_theta():
     result = parallel_lines_experiment(1.0, steps=200)
     assert result.d_fake_max < 0.01
+    assert math.log(2) - 0.01 < result.js_lower <= math.log(2)  # D certifies JS = log 2 on disjoint lines
     assert abs(result.grad_minimax) < 0.02
     assert abs(result.grad_nonsaturating) > 10 * abs(result.grad_minimax)
     # the soft penalty makes the best slope 1 + |θ|/(2λ) = 1.05, not exactly 1

@@ -6,6 +6,7 @@ from torch.testing import assert_close
 from gancourse.metrics.probes import (
     critic_gradient_norms,
     fraction_at_bound,
+    generator_gradient_norm,
     input_gradient_norms,
     judge,
     theta_gradient,
@@ -102,3 +103,42 @@ def test_theta_gradient_of_a_linear_critic():
     # non-saturating: d/dθ -E log σ(f) = E[-(1 - σ(f)) · ∂f/∂θ] = 2 E (1 - σ(f)), another number
     assert theta_gradient(G, f, "nonsaturating") == pytest.approx(2.0 - expected, rel=1e-5)
     assert G.theta.grad is None and f.a.grad is None  # leaves no gradients behind
+
+
+class Shift(nn.Module):
+    """G(z) = z + b: ∂G/∂b is the identity, so G's gradient is the mean of the gradient at x."""
+
+    def __init__(self, dim):
+        super().__init__()
+        self.z_dim = dim
+        self.b = nn.Parameter(torch.zeros(dim))
+
+    def forward(self, z):
+        return z + self.b
+
+
+def test_generator_gradient_norm_matches_the_closed_form_of_each_loss():
+    # D(x) = sigmoid(a·x): minimax gives ∇_b = -mean(D) a, non-saturating -mean(1 - D) a
+    a = torch.tensor([3.0, 4.0])
+    G, D = Shift(2), Linear(a.tolist())
+    z = torch.randn(500, 2, generator=torch.Generator().manual_seed(0)) - 2.0  # D(G(z)) mostly small
+    d_fake = torch.sigmoid(z @ a)
+    assert_close(generator_gradient_norm(G, D, "minimax", z), (d_fake.mean() * 5.0).item(), rtol=1e-5, atol=0)
+    assert_close(generator_gradient_norm(G, D, "nonsaturating", z), ((1 - d_fake).mean() * 5.0).item(),
+                 rtol=1e-5, atol=0)
+    assert G.b.grad is None and D.a.grad is None
+
+
+def test_notebook_01_gradient_check_fails_when_the_discriminator_is_not_confident():
+    # 01 asserts the minimax gradient is under 1 % of the non-saturating one where D(G(z)) ~ 0
+    a = torch.tensor([3.0, 4.0])
+    G, D = Shift(2), Linear(a.tolist())
+    far = torch.full((100, 2), -2.0)  # logit -14: D(G(z)) ~ 1e-6
+    ratio = generator_gradient_norm(G, D, "minimax", far) / generator_gradient_norm(G, D, "nonsaturating", far)
+    assert ratio < 0.01
+    near = torch.zeros(100, 2)  # logit 0: D(G(z)) = 1/2, both losses pull equally
+    ratio = generator_gradient_norm(G, D, "minimax", near) / generator_gradient_norm(G, D, "nonsaturating", near)
+    assert not ratio < 0.01
+    # the check also catches a "minimax" that is secretly the non-saturating loss
+    same = generator_gradient_norm(G, D, "nonsaturating", far) / generator_gradient_norm(G, D, "nonsaturating", far)
+    assert not same < 0.01
