@@ -126,3 +126,18 @@ def test_train_image_gan_runs_the_recipe(recipe):
         assert {"gp", "w_estimate"} <= set(history.extra) and not has_batch_norm
     else:
         assert "gp" not in history.extra and has_batch_norm
+
+
+@pytest.mark.parametrize("lr, pulled_off", [(5e-5, True), (1e-9, False)])
+def test_notebook_05_training_pulls_clipped_weights_off_the_walls(lr, pulled_off):
+    # 05 asserts the share on ±c at the end is at least 0.2 below the share after the first clip;
+    # a critic that cannot move (learning rate ~0) keeps the share of its first clip and fails that check
+    shares = {}
+
+    def watch(step, G, D, history):
+        shares[step] = fraction_at_bound(D, 0.01)
+
+    train_toy("wgan-clipping", ring8(), 40, batch_size=64, networks=dict(hidden=32, depth=2), lr_d=lr,
+              callbacks=[watch], callback_every=1)
+    assert shares[1] > 0.85  # U(±1/√32) puts ~94 % beyond 0.01
+    assert (shares[40] < shares[1] - 0.2) == pulled_off

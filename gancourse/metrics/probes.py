@@ -88,3 +88,18 @@ def generator_gradient_norm(G, D, loss: str, z: torch.Tensor) -> float:
     params = [p for p in G.parameters() if p.requires_grad]
     grads = torch.autograd.grad(g_loss_fn(D(G(z.to(_device(G))))), params, allow_unused=True)
     return float(torch.sqrt(sum((g.detach().double() ** 2).sum() for g in grads if g is not None)))
+
+
+def clipped_lipschitz_bound(D: torch.nn.Module, c: float) -> float:
+    """The slope that clipping every weight to [-c, c] guarantees for an MLP (Linear layers, 1-Lipschitz activations).
+
+    A matrix with m·n entries of size at most c has spectral norm at most its Frobenius norm, c·√(m·n), and
+    the slope of a composition is at most the product of its layers' slopes (biases add no slope).
+    """
+    if c <= 0:
+        raise ValueError(f"the clip value must be positive, got {c}.")
+    bound = 1.0
+    for layer in D.modules():
+        if isinstance(layer, torch.nn.Linear):
+            bound *= c * layer.weight.numel() ** 0.5
+    return bound
