@@ -212,3 +212,38 @@ def test_notebook_03_discriminator_check_fails_for_a_weak_discriminator():
     assert theory.js_lower_bound(np.full(100, 2.0), np.full(100, -2.0)) <= math.log(2) - 0.01
     # and no logits, however large, certify more than log 2 (V <= 0 for every D)
     assert theory.js_lower_bound(np.full(100, 60.0), np.full(100, -60.0)) <= math.log(2)
+
+
+def _notebook_02_pair():
+    x = np.linspace(-12, 12, 4801)
+    p_data = theory.density_on_grid(GaussianMixture([[-1.5], [1.5]], std=0.6), x)
+    p_g = theory.density_on_grid(Gaussian(0.5, 1.2), x)
+    return x, p_data, p_g
+
+
+def test_notebook_02_identity_check_fails_on_the_formula_without_the_factor_2():
+    x, p_data, p_g = _notebook_02_pair()
+    v_star, js = theory.optimal_value(p_data, p_g, x), theory.js_divergence(p_data, p_g, x)
+    assert abs(v_star - (2 * js - math.log(4))) < 1e-4
+    assert not abs(v_star - (js - math.log(4))) < 1e-4  # V(D*, G) = JS - log 4, a misprint in circulation
+
+
+def test_notebook_02_minimum_check_fails_for_a_discriminator_that_shrugs():
+    # 02 asserts V(D*, G) > -log 4 + 1e-3 for every p_g but p_data; D = 1/2 scores -log 4 against all of them
+    x, p_data, _ = _notebook_02_pair()
+    others = [theory.density_on_grid(Gaussian(m, s), x) for m in (-1.5, 0.0, 1.5) for s in (0.6, 2.0)]
+    assert min(theory.optimal_value(p_data, q, x) for q in others) > -math.log(4) + 1e-3
+    shrug = np.full_like(x, 0.5)
+    assert not min(theory.value_function(shrug, p_data, q, x) for q in others) > -math.log(4) + 1e-3
+
+
+def test_notebook_02_shape_check_fails_on_the_flipped_ratio():
+    # 02 asserts D* peaks (0.8-0.9) over the left bump, is below 0.15 near 0 and ~0 in the tails
+    x, p_data, p_g = _notebook_02_pair()
+
+    def shape_holds(d):
+        return bool(0.8 < d.max() < 0.9 and x[d.argmax()] < -1 and d[np.abs(x) < 0.25].max() < 0.15
+                    and max(d[x < -5].max(), d[x > 5].max()) < 0.01)
+
+    assert shape_holds(theory.optimal_discriminator(p_data, p_g))
+    assert not shape_holds(theory.optimal_discriminator(p_g, p_data))  # p_g / (p_data + p_g)
