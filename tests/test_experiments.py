@@ -82,6 +82,22 @@ def test_saturation_race_minimax_stalls_and_nonsaturating_moves():
     assert start == pytest.approx(math.hypot(4.0, 4.0), abs=1.0)  # offset (-3, 3) from the mean (1, -1)
     assert race.distance["minimax"][-1] > 0.95 * start
     assert race.distance["nonsaturating"][-1] < 0.5 * start
+    # 01's check: the minimax gradient for G's weights is under 1 % of the non-saturating one, about D(G(z)) times it
+    ratio = race.grad_norm_start["minimax"] / race.grad_norm_start["nonsaturating"]
+    assert ratio < 0.01 and abs(ratio / race.d_fake_start - 1) < 0.5
+
+
+def test_notebook_01_streak_and_wander_checks_fail_on_what_they_rule_out():
+    # 01 asserts the narrow std of the final samples is under 0.125: a sample of the data itself (0.5) fails it
+    x = make_toy("gaussian2d").sample(500, generator=torch.Generator().manual_seed(0)).numpy()
+    assert not np.sqrt(np.linalg.eigvalsh(np.cov(x.T)))[0] < 0.25 * 0.5
+    # 01 asserts that once within 1.5 the distance moves away again by more than 0.5 from its best so far
+    def rebound(track):
+        track = np.asarray(track)[int(np.argmax(np.asarray(track) < 1.5)):]
+        return np.max(track - np.minimum.accumulate(track))
+
+    assert rebound([5.7, 1.2, 0.3, 1.1, 0.2, 0.9]) > 0.5  # wanders
+    assert not rebound([5.7, 1.2, 0.6, 0.5, 0.45, 0.42, 0.41]) > 0.5  # settles: fails the check
 
 
 def test_clipped_critic_stays_in_the_box_and_piles_on_the_bound():
