@@ -21,9 +21,10 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
+from gancourse import theory
 from gancourse.config import resolve_device
 from gancourse.data.toy import ParallelLines, ToyBatches
-from gancourse.metrics.probes import theta_gradient
+from gancourse.metrics.probes import generator_gradient_norm, theta_gradient
 from gancourse.models import (
     DistributionSampler,
     MLPDiscriminator,
@@ -67,6 +68,7 @@ class RaceResult:
     steps: list[int]
     distance: dict[str, list[float]]  # "minimax" / "nonsaturating" -> one value per recorded step
     d_fake_start: float  # mean D(G(z)) when the race starts: ~0, the discriminator is strong
+    grad_norm_start: dict[str, float]  # ‖∇ of each generator loss w.r.t. G's parameters‖ at the start
     G: dict[str, nn.Module]  # the generators at the end
     D: dict[str, nn.Module]  # the discriminators at the end
 
@@ -90,6 +92,7 @@ def saturation_race(data, steps: int = 300, *, pretrain_steps: int = 300, offset
     target = data.sample(20000, generator=torch.Generator().manual_seed(seed + 2)).mean(0)
     with torch.no_grad():
         d_fake_start = torch.sigmoid(D0(G0(z_probe))).mean().item()
+    grad_norm_start = {loss: generator_gradient_norm(G0, D0, loss, z_probe) for loss in ("minimax", "nonsaturating")}
 
     def distance(G) -> float:
         return (generate(G, z_probe).mean(0) - target).norm().item()
@@ -108,7 +111,8 @@ def saturation_race(data, steps: int = 300, *, pretrain_steps: int = 300, offset
               optimizer="sgd", lr_g=lr, lr_d=lr, seed=seed, device="cpu", callbacks=[record],
               callback_every=record_every, progress=False)
         distances[loss], Gs[loss], Ds[loss] = track, G, D
-    return RaceResult(steps=recorded, distance=distances, d_fake_start=d_fake_start, G=Gs, D=Ds)
+    return RaceResult(steps=recorded, distance=distances, d_fake_start=d_fake_start, grad_norm_start=grad_norm_start,
+                      G=Gs, D=Ds)
 
 
 @dataclass
@@ -122,6 +126,7 @@ class LinesResult:
     grad_nonsaturating: float  # d(-E log D(G))/dθ through D: large, set by D's sharpness
     grad_critic: float  # d(-E f(G))/dθ through the critic: ~sign(θ), the slope of W1 = |θ|
     d_fake_max: float  # largest D(G(z)) over the fake line
+    js_lower: float  # (V(D, G) + log 4) / 2 on fresh samples: a lower bound on JS that D certifies
     w_estimate: float  # E f(real) - E f(fake), the critic's estimate of W1 = |θ|
     d_losses: list[float] = field(default_factory=list, repr=False)
     critic_losses: list[float] = field(default_factory=list, repr=False)
@@ -142,13 +147,14 @@ def parallel_lines_experiment(theta: float, steps: int = 500, *, hidden: int = 6
     x_real, x_fake = real.sample(2000, generator=gen), ParallelLines(theta).sample(2000, generator=gen)
     with torch.no_grad():
         d_fake_max = torch.sigmoid(D(x_fake)).max().item()
+        js_lower = theory.js_lower_bound(D(x_real), D(x_fake))
         w_estimate = (critic(x_real).mean() - critic(x_fake).mean()).item()
     return LinesResult(
         theta=float(theta), D=D, critic=critic,
         grad_minimax=theta_gradient(G, D, "minimax"),
         grad_nonsaturating=theta_gradient(G, D, "nonsaturating"),
         grad_critic=theta_gradient(G, critic, "wasserstein"),
-        d_fake_max=d_fake_max, w_estimate=w_estimate, d_losses=d_losses, critic_losses=critic_losses,
+        d_fake_max=d_fake_max, js_lower=js_lower, w_estimate=w_estimate, d_losses=d_losses, critic_losses=critic_losses,
     )
 
 

@@ -176,15 +176,18 @@ def _draw_lines(ax, theta: float) -> None:
     ax.plot([theta, theta], [0, 1], color="tab:orange", lw=4, path_effects=halo, label=f"fake: x₁ = θ = {theta:g}")
 
 
-def draw_distance_curves(ax, theta=None, theta_max: float = 2.0, samples=None) -> None:
+def draw_distance_curves(ax, theta=None, theta_max: float = 2.0, samples=None, js_values=None) -> None:
     """JS(θ) and W1(θ) for the parallel lines; JS jumps at 0, which the open circle marks.
 
-    ``samples`` is an optional pair (thetas, W1 estimates) drawn as dots on the W1 curve.
+    ``samples`` is an optional pair (thetas, W1 estimates) drawn as dots on the W1 curve;
+    ``js_values`` an optional pair (thetas, JS computed numerically) drawn as crosses on the JS curve.
     """
     thetas = np.linspace(-theta_max, theta_max, 401)
     ax.plot(thetas, theory.parallel_lines_w1(thetas), color="tab:green", label="W1 = |θ|")
     if samples is not None:
         ax.plot(*samples, "o", color="tab:green", mfc="none", label="W1 from samples")
+    if js_values is not None:
+        ax.plot(*js_values, "x", color="tab:purple", ms=8, label="JS by quadrature (blurred lines)")
     for side, label in ((thetas < 0, "JS"), (thetas > 0, None)):
         ax.plot(thetas[side], theory.parallel_lines_js(thetas[side]), color="tab:purple", label=label)
     ax.plot([0], [theory.LOG2], "o", color="tab:purple", mfc="white", zorder=3)  # JS(0) is not log 2 ...

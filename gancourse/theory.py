@@ -4,8 +4,9 @@ For one-dimensional densities evaluated on a grid, this module computes the opti
 discriminator D* = p_data / (p_data + p_g), the value function V(D, G) and the KL and
 Jensen-Shannon divergences by the trapezoid rule, so a notebook can verify
 V(D*, G) = 2 JS(p_data, p_g) - log 4 to many digits. It also holds the parallel-lines pair
-(JS = log 2 for every theta != 0, W1 = |theta|), a sample estimate of W1, and the derivative of
-the two generator losses with respect to the discriminator's logit.
+(JS = log 2 for every theta != 0, W1 = |theta|) with JS computed numerically between blurred lines, the
+lower bound on JS that any discriminator's value certifies, a sample estimate of W1, and the derivative
+of the two generator losses with respect to the discriminator's logit.
 Explained in 01_first_gan, 02_optimal_discriminator and 03_js_vs_wasserstein.
 """
 
@@ -18,7 +19,7 @@ import torch
 from scipy.optimize import linear_sum_assignment
 from scipy.spatial.distance import cdist
 from scipy.special import rel_entr, xlogy
-from scipy.stats import wasserstein_distance_nd
+from scipy.stats import norm, wasserstein_distance_nd
 
 LOG2 = math.log(2.0)
 LOG4 = math.log(4.0)
@@ -110,9 +111,44 @@ def mass_interval(p, x, mass: float = 0.99) -> tuple[float, float]:
 
 
 def parallel_lines_js(theta):
-    """JS between the lines x=0 and x=theta: log 2 when they are apart, 0 when they coincide."""
+    """JS between the lines x=0 and x=theta: log 2 when they are apart, 0 when they coincide.
+
+    This is the closed form (the limit of :func:`blurred_lines_js` as the blur goes to 0), used to
+    draw the curve; the notebook checks it against the numerical value.
+    """
     theta = np.asarray(theta, dtype=np.float64)
     return np.where(theta != 0, LOG2, 0.0)
+
+
+def blurred_lines_js(theta, width: float = 0.02, points: int = 2001):
+    """JS between the lines x₁ = 0 and x₁ = θ, each blurred sideways by N(0, width²), by quadrature.
+
+    A line has no density in the plane, a blurred one does: p(x₁, u) = N(x₁; 0, width²)·1[0 ≤ u ≤ 1],
+    and q the same around θ. The height factor is the same in p, q and m = (p + q)/2, so it cancels in
+    every log ratio and the JS of the plane is the JS of the two x₁ densities, integrated here by the
+    trapezoid rule on ``points`` grid points within 10 widths of each line (outside, both densities are
+    below e⁻⁵⁰). As width → 0 the value tends to log 2 for θ ≠ 0 and is 0 at θ = 0.
+    """
+    if width <= 0:
+        raise ValueError(f"the blur width must be positive, got {width}.")
+    thetas = np.asarray(theta, dtype=np.float64)
+    values = []
+    for t in thetas.ravel():
+        x1 = np.union1d(np.linspace(-10 * width, 10 * width, points), np.linspace(t - 10 * width, t + 10 * width, points))
+        values.append(js_divergence(norm.pdf(x1, 0.0, width), norm.pdf(x1, t, width), x1))
+    return np.reshape(values, thetas.shape)
+
+
+def js_lower_bound(real_logits, fake_logits) -> float:
+    """(V̂ + log 4) / 2, with V̂ = mean log D(x_real) + mean log(1 - D(x_fake)) from D's logits.
+
+    For every discriminator V(D, G) <= V(D*, G) = 2 JS - log 4, so any D certifies this lower bound
+    on JS (up to the sampling noise of V̂), and the optimal one attains it. D = 1/2 everywhere gives 0.
+    """
+    real_logits, fake_logits = _as_numpy(real_logits), _as_numpy(fake_logits)
+    # log sigmoid(l) = -softplus(-l) and log(1 - sigmoid(l)) = -softplus(l): finite for any logit
+    v_hat = -np.logaddexp(0.0, -real_logits).mean() - np.logaddexp(0.0, fake_logits).mean()
+    return float(0.5 * (v_hat + LOG4))
 
 
 def parallel_lines_w1(theta):

@@ -63,6 +63,7 @@ def test_fit_discriminator_checks_its_arguments():
 def test_parallel_lines_bce_gradient_vanishes_and_critic_gradient_is_sign_theta():
     result = parallel_lines_experiment(1.0, steps=200)
     assert result.d_fake_max < 0.01
+    assert math.log(2) - 0.01 < result.js_lower <= math.log(2)  # D certifies JS = log 2 on disjoint lines
     assert abs(result.grad_minimax) < 0.02
     assert abs(result.grad_nonsaturating) > 10 * abs(result.grad_minimax)
     # the soft penalty makes the best slope 1 + |θ|/(2λ) = 1.05, not exactly 1
@@ -81,6 +82,22 @@ def test_saturation_race_minimax_stalls_and_nonsaturating_moves():
     assert start == pytest.approx(math.hypot(4.0, 4.0), abs=1.0)  # offset (-3, 3) from the mean (1, -1)
     assert race.distance["minimax"][-1] > 0.95 * start
     assert race.distance["nonsaturating"][-1] < 0.5 * start
+    # 01's check: the minimax gradient for G's weights is under 1 % of the non-saturating one, about D(G(z)) times it
+    ratio = race.grad_norm_start["minimax"] / race.grad_norm_start["nonsaturating"]
+    assert ratio < 0.01 and abs(ratio / race.d_fake_start - 1) < 0.5
+
+
+def test_notebook_01_streak_and_wander_checks_fail_on_what_they_rule_out():
+    # 01 asserts the narrow std of the final samples is under 0.125: a sample of the data itself (0.5) fails it
+    x = make_toy("gaussian2d").sample(500, generator=torch.Generator().manual_seed(0)).numpy()
+    assert not np.sqrt(np.linalg.eigvalsh(np.cov(x.T)))[0] < 0.25 * 0.5
+    # 01 asserts that once within 1.5 the distance moves away again by more than 0.5 from its best so far
+    def rebound(track):
+        track = np.asarray(track)[int(np.argmax(np.asarray(track) < 1.5)):]
+        return np.max(track - np.minimum.accumulate(track))
+
+    assert rebound([5.7, 1.2, 0.3, 1.1, 0.2, 0.9]) > 0.5  # wanders
+    assert not rebound([5.7, 1.2, 0.6, 0.5, 0.45, 0.42, 0.41]) > 0.5  # settles: fails the check
 
 
 def test_clipped_critic_stays_in_the_box_and_piles_on_the_bound():
@@ -125,3 +142,18 @@ def test_train_image_gan_runs_the_recipe(recipe):
         assert {"gp", "w_estimate"} <= set(history.extra) and not has_batch_norm
     else:
         assert "gp" not in history.extra and has_batch_norm
+
+
+@pytest.mark.parametrize("lr, pulled_off", [(5e-5, True), (1e-9, False)])
+def test_notebook_05_training_pulls_clipped_weights_off_the_walls(lr, pulled_off):
+    # 05 asserts the share on ±c at the end is at least 0.2 below the share after the first clip;
+    # a critic that cannot move (learning rate ~0) keeps the share of its first clip and fails that check
+    shares = {}
+
+    def watch(step, G, D, history):
+        shares[step] = fraction_at_bound(D, 0.01)
+
+    train_toy("wgan-clipping", ring8(), 40, batch_size=64, networks=dict(hidden=32, depth=2), lr_d=lr,
+              callbacks=[watch], callback_every=1)
+    assert shares[1] > 0.85  # U(±1/√32) puts ~94 % beyond 0.01
+    assert (shares[40] < shares[1] - 0.2) == pulled_off

@@ -3,14 +3,17 @@ import torch
 from torch import nn
 from torch.testing import assert_close
 
+from gancourse.losses import clip_weights_
 from gancourse.metrics.probes import (
+    clipped_lipschitz_bound,
     critic_gradient_norms,
     fraction_at_bound,
+    generator_gradient_norm,
     input_gradient_norms,
     judge,
     theta_gradient,
 )
-from gancourse.models import DCGANDiscriminator, ParallelLinesGenerator
+from gancourse.models import DCGANDiscriminator, MLPDiscriminator, ParallelLinesGenerator, toy_networks
 
 
 class Linear(nn.Module):
@@ -102,3 +105,82 @@ def test_theta_gradient_of_a_linear_critic():
     # non-saturating: d/dθ -E log σ(f) = E[-(1 - σ(f)) · ∂f/∂θ] = 2 E (1 - σ(f)), another number
     assert theta_gradient(G, f, "nonsaturating") == pytest.approx(2.0 - expected, rel=1e-5)
     assert G.theta.grad is None and f.a.grad is None  # leaves no gradients behind
+
+
+class Shift(nn.Module):
+    """G(z) = z + b: ∂G/∂b is the identity, so G's gradient is the mean of the gradient at x."""
+
+    def __init__(self, dim):
+        super().__init__()
+        self.z_dim = dim
+        self.b = nn.Parameter(torch.zeros(dim))
+
+    def forward(self, z):
+        return z + self.b
+
+
+def test_generator_gradient_norm_matches_the_closed_form_of_each_loss():
+    # D(x) = sigmoid(a·x): minimax gives ∇_b = -mean(D) a, non-saturating -mean(1 - D) a
+    a = torch.tensor([3.0, 4.0])
+    G, D = Shift(2), Linear(a.tolist())
+    z = torch.randn(500, 2, generator=torch.Generator().manual_seed(0)) - 2.0  # D(G(z)) mostly small
+    d_fake = torch.sigmoid(z @ a)
+    assert_close(generator_gradient_norm(G, D, "minimax", z), (d_fake.mean() * 5.0).item(), rtol=1e-5, atol=0)
+    assert_close(generator_gradient_norm(G, D, "nonsaturating", z), ((1 - d_fake).mean() * 5.0).item(),
+                 rtol=1e-5, atol=0)
+    assert G.b.grad is None and D.a.grad is None
+
+
+def test_notebook_01_gradient_check_fails_when_the_discriminator_is_not_confident():
+    # 01 asserts the minimax gradient is under 1 % of the non-saturating one where D(G(z)) ~ 0
+    a = torch.tensor([3.0, 4.0])
+    G, D = Shift(2), Linear(a.tolist())
+    far = torch.full((100, 2), -2.0)  # logit -14: D(G(z)) ~ 1e-6
+    ratio = generator_gradient_norm(G, D, "minimax", far) / generator_gradient_norm(G, D, "nonsaturating", far)
+    assert ratio < 0.01
+    near = torch.zeros(100, 2)  # logit 0: D(G(z)) = 1/2, both losses pull equally
+    ratio = generator_gradient_norm(G, D, "minimax", near) / generator_gradient_norm(G, D, "nonsaturating", near)
+    assert not ratio < 0.01
+    # the check also catches a "minimax" that is secretly the non-saturating loss
+    same = generator_gradient_norm(G, D, "nonsaturating", far) / generator_gradient_norm(G, D, "nonsaturating", far)
+    assert not same < 0.01
+
+
+def test_clipped_lipschitz_bound_of_a_known_network():
+    # 2 -> 3 -> 1 with every weight +c: the bound is c·√6 · c·√3; a network of equal signs nearly reaches it
+    D = MLPDiscriminator(2, hidden=3, depth=1)
+    with torch.no_grad():
+        for p in D.parameters():
+            p.fill_(0.1)
+    bound = clipped_lipschitz_bound(D, 0.1)
+    assert bound == pytest.approx(0.1 * 6**0.5 * 0.1 * 3**0.5)
+    x = torch.rand(50, 2) + 1.0  # where every unit is active: f(x) = 0.03 (x₁ + x₂) + const, slope 0.03·√2
+    assert_close(input_gradient_norms(D, x), torch.full((50,), 0.03 * 2**0.5))
+    assert input_gradient_norms(D, x).max() <= bound
+    with pytest.raises(ValueError):
+        clipped_lipschitz_bound(D, -1.0)
+
+
+def test_notebook_05_slope_check_fails_on_an_unclipped_critic():
+    # 05 asserts every ‖∇f‖ of the clipped critic is within clipped_lipschitz_bound(D, c)
+    _, D = toy_networks(2)
+    x = torch.randn(500, 2)
+    assert not input_gradient_norms(D, x).max() <= clipped_lipschitz_bound(D, 0.01)  # as initialised: fails
+    clip_weights_(D, 0.01)
+    assert input_gradient_norms(D, x).max() <= clipped_lipschitz_bound(D, 0.01)
+
+
+def test_notebook_05_first_clip_share_follows_from_the_initialisation():
+    # 05 asserts a fresh critic clipped once has about 1 - c·√128 of its parameters on ±c (PyTorch's U(±1/√n))
+    torch.manual_seed(0)
+    c = 0.01
+    _, D = toy_networks(2)
+    clip_weights_(D, c)
+    assert abs(fraction_at_bound(D, c) - (1 - c * 128**0.5)) < 0.02
+    # drawn like DCGAN's N(0, 0.02) instead, about 62 % land on the walls: the check fails
+    _, D = toy_networks(2)
+    with torch.no_grad():
+        for p in D.parameters():
+            p.normal_(0.0, 0.02)
+    clip_weights_(D, c)
+    assert not abs(fraction_at_bound(D, c) - (1 - c * 128**0.5)) < 0.02

@@ -359,6 +359,15 @@ def test_draw_distance_curves_with_samples():
     assert ax.get_lines()[0].get_xdata()[[0, -1]].tolist() == [-1.0, 1.0]
 
 
+def test_draw_distance_curves_with_numerical_js():
+    fig, ax = _axes()
+    plot.draw_distance_curves(ax, js_values=([-1.0, 0.0, 1.0], [0.69, 0.0, 0.69]))
+    _render(fig)
+    assert _legend_texts(ax) == ["W1 = |θ|", "JS by quadrature (blurred lines)", "JS"]
+    crosses = ax.get_lines()[1]
+    assert crosses.get_marker() == "x" and crosses.get_ydata().tolist() == [0.69, 0.0, 0.69]
+
+
 def test_draw_parallel_lines_draws_curves_and_both_surfaces(lines_result):
     fig = Figure(figsize=(12, 3))
     plot.draw_parallel_lines(fig, lines_result)

@@ -159,3 +159,91 @@ def test_value_function_from_logits_agrees_and_stays_finite():
     )
     # a logit of 60 rounds to D = 1.0 exactly; the logit form still gives a finite answer
     assert math.isfinite(theory.value_function(np.full_like(X, 60.0), p_data, p_g, X, logits=True))
+
+
+def test_blurred_lines_js_is_log2_apart_and_0_on_top():
+    theta = np.array([-2.0, -0.25, 0.0, 0.25, 1.0])
+    js = theory.blurred_lines_js(theta, width=0.02)
+    np.testing.assert_allclose(js[theta != 0], math.log(2), atol=1e-6)
+    assert abs(js[theta == 0][0]) < 1e-12
+    assert js.shape == theta.shape and isinstance(float(theory.blurred_lines_js(1.0)), float)
+
+
+def test_blurred_lines_js_matches_js_of_two_gaussians_by_an_independent_sum():
+    # JS of N(0, w²) and N(θ, w²) by a plain Riemann sum on a uniform grid, written from the definition
+    theta, width = 0.1, 0.05
+    x = np.linspace(-1.0, 1.2, 200001)
+    p, q = norm.pdf(x, 0, width), norm.pdf(x, theta, width)
+    m = 0.5 * (p + q)
+    expected = 0.5 * np.sum(p * np.log(p / m) + q * np.log(q / m)) * (x[1] - x[0])
+    np.testing.assert_allclose(theory.blurred_lines_js(theta, width), expected, rtol=1e-6)
+    with pytest.raises(ValueError, match="width"):
+        theory.blurred_lines_js(1.0, width=0.0)
+
+
+def test_notebook_03_js_check_fails_on_overlapping_lines_and_on_a_wrong_formula():
+    # 03 asserts |JS - log 2| < 1e-6 at every θ ≠ 0 it shows; lines blurred as wide as θ overlap and fail it
+    theta = np.array([0.25, 0.5, 1.0])
+    assert np.all(np.abs(theory.blurred_lines_js(theta, width=0.02) - math.log(2)) < 1e-6)
+    assert np.any(np.abs(theory.blurred_lines_js(theta, width=0.25) - math.log(2)) >= 1e-6)
+    # JS without the 1/2 (the sum of the two KL terms) is 2 log 2 on disjoint lines: the check fails too
+    x1 = np.linspace(-0.5, 1.5, 20001)
+    p, q = norm.pdf(x1, 0, 0.02), norm.pdf(x1, 1.0, 0.02)
+    m = 0.5 * (p + q)
+    assert abs(theory.kl_divergence(p, m, x1) + theory.kl_divergence(q, m, x1) - math.log(2)) >= 1e-6
+
+
+def test_js_lower_bound_is_attained_by_the_optimal_discriminator():
+    gen = np.random.default_rng(0)
+    x_real, x_fake = gen.normal(0.0, 1.0, 400000), gen.normal(1.0, 1.0, 400000)
+    def d_star_logit(x):  # log p_data(x) - log p_g(x)
+        return norm.logpdf(x, 0, 1) - norm.logpdf(x, 1, 1)
+    js = theory.js_divergence(gauss(0, 1), gauss(1, 1), X)
+    np.testing.assert_allclose(theory.js_lower_bound(d_star_logit(x_real), d_star_logit(x_fake)), js, atol=2e-3)
+    # any other D certifies less: a shrugging D certifies nothing, a blunter one less than D*
+    assert theory.js_lower_bound(np.zeros(10), np.zeros(10)) == pytest.approx(0.0, abs=1e-12)
+    blunt = theory.js_lower_bound(0.3 * d_star_logit(x_real), 0.3 * d_star_logit(x_fake))
+    assert blunt < js - 0.02
+
+
+def test_notebook_03_discriminator_check_fails_for_a_weak_discriminator():
+    # 03 asserts js_lower > log 2 - 0.01: logits of ±8 on disjoint lines pass it, logits of ±2 do not
+    assert theory.js_lower_bound(np.full(100, 8.0), np.full(100, -8.0)) > math.log(2) - 0.01
+    assert theory.js_lower_bound(np.full(100, 2.0), np.full(100, -2.0)) <= math.log(2) - 0.01
+    # and no logits, however large, certify more than log 2 (V <= 0 for every D)
+    assert theory.js_lower_bound(np.full(100, 60.0), np.full(100, -60.0)) <= math.log(2)
+
+
+def _notebook_02_pair():
+    x = np.linspace(-12, 12, 4801)
+    p_data = theory.density_on_grid(GaussianMixture([[-1.5], [1.5]], std=0.6), x)
+    p_g = theory.density_on_grid(Gaussian(0.5, 1.2), x)
+    return x, p_data, p_g
+
+
+def test_notebook_02_identity_check_fails_on_the_formula_without_the_factor_2():
+    x, p_data, p_g = _notebook_02_pair()
+    v_star, js = theory.optimal_value(p_data, p_g, x), theory.js_divergence(p_data, p_g, x)
+    assert abs(v_star - (2 * js - math.log(4))) < 1e-4
+    assert not abs(v_star - (js - math.log(4))) < 1e-4  # V(D*, G) = JS - log 4, a misprint in circulation
+
+
+def test_notebook_02_minimum_check_fails_for_a_discriminator_that_shrugs():
+    # 02 asserts V(D*, G) > -log 4 + 1e-3 for every p_g but p_data; D = 1/2 scores -log 4 against all of them
+    x, p_data, _ = _notebook_02_pair()
+    others = [theory.density_on_grid(Gaussian(m, s), x) for m in (-1.5, 0.0, 1.5) for s in (0.6, 2.0)]
+    assert min(theory.optimal_value(p_data, q, x) for q in others) > -math.log(4) + 1e-3
+    shrug = np.full_like(x, 0.5)
+    assert not min(theory.value_function(shrug, p_data, q, x) for q in others) > -math.log(4) + 1e-3
+
+
+def test_notebook_02_shape_check_fails_on_the_flipped_ratio():
+    # 02 asserts D* peaks (0.8-0.9) over the left bump, is below 0.15 near 0 and ~0 in the tails
+    x, p_data, p_g = _notebook_02_pair()
+
+    def shape_holds(d):
+        return bool(0.8 < d.max() < 0.9 and x[d.argmax()] < -1 and d[np.abs(x) < 0.25].max() < 0.15
+                    and max(d[x < -5].max(), d[x > 5].max()) < 0.01)
+
+    assert shape_holds(theory.optimal_discriminator(p_data, p_g))
+    assert not shape_holds(theory.optimal_discriminator(p_g, p_data))  # p_g / (p_data + p_g)

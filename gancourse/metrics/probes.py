@@ -2,8 +2,9 @@
 
 These measure what D tells the generator, without changing D: ‖∇ₓD‖ at given points or between
 real and fake samples (what the gradient penalty pushes towards 1), the share of weights sitting on
-the clipping bound, D's probabilities for a batch of images, and the gradient a one-parameter
-generator receives. Explained in 03_js_vs_wasserstein, 05_wgan, 06_dcgan and 07_wgan_gp.
+the clipping bound, D's probabilities for a batch of images, and the gradient a generator receives
+(one-parameter or any network). Explained in 01_first_gan, 03_js_vs_wasserstein, 05_wgan, 06_dcgan
+and 07_wgan_gp.
 """
 
 from __future__ import annotations
@@ -76,3 +77,29 @@ def theta_gradient(G, D, loss: str, n: int = 2000, seed: int = 0) -> float:
     D.zero_grad(set_to_none=True)
     G.zero_grad(set_to_none=True)
     return grad
+
+
+def generator_gradient_norm(G, D, loss: str, z: torch.Tensor) -> float:
+    """‖∇ of the generator loss of family ``loss`` with respect to all of G's parameters‖₂ at noise ``z``.
+
+    What one step of plain SGD on G would be proportional to. Neither network keeps a gradient.
+    """
+    _, g_loss_fn = get_loss_family(loss)
+    params = [p for p in G.parameters() if p.requires_grad]
+    grads = torch.autograd.grad(g_loss_fn(D(G(z.to(_device(G))))), params, allow_unused=True)
+    return float(torch.sqrt(sum((g.detach().double() ** 2).sum() for g in grads if g is not None)))
+
+
+def clipped_lipschitz_bound(D: torch.nn.Module, c: float) -> float:
+    """The slope that clipping every weight to [-c, c] guarantees for an MLP (Linear layers, 1-Lipschitz activations).
+
+    A matrix with m·n entries of size at most c has spectral norm at most its Frobenius norm, c·√(m·n), and
+    the slope of a composition is at most the product of its layers' slopes (biases add no slope).
+    """
+    if c <= 0:
+        raise ValueError(f"the clip value must be positive, got {c}.")
+    bound = 1.0
+    for layer in D.modules():
+        if isinstance(layer, torch.nn.Linear):
+            bound *= c * layer.weight.numel() ** 0.5
+    return bound
