@@ -134,7 +134,8 @@ def blurred_lines_js(theta, width: float = 0.02, points: int = 2001):
     thetas = np.asarray(theta, dtype=np.float64)
     values = []
     for t in thetas.ravel():
-        x1 = np.union1d(np.linspace(-10 * width, 10 * width, points), np.linspace(t - 10 * width, t + 10 * width, points))
+        x1 = np.union1d(np.linspace(-10 * width, 10 * width, points),
+                        np.linspace(t - 10 * width, t + 10 * width, points))
         values.append(js_divergence(norm.pdf(x1, 0.0, width), norm.pdf(x1, t, width), x1))
     return np.reshape(values, thetas.shape)
 

@@ -3,7 +3,7 @@
 - ``modes``: mode coverage on Gaussian mixtures (modes captured, high-quality share, reverse KL);
 - ``fid``: the Fréchet Inception Distance through pytorch-fid, with weights found offline;
 - ``classifier``: metrics on the shipped Fashion-MNIST classifier (class coverage, IS, precision/recall);
-- ``pixels``: quick image measurements without a pretrained network (nearest neighbours, PCA Fréchet);
+- ``pixels``: nearest neighbours in pixel space (the memorisation check, a crude labeller);
 - ``probes``: what a discriminator or critic tells the generator (input gradients, clipped weights).
 """
 
