@@ -205,7 +205,8 @@ def process_group(device: str | None = None):
     """Under torchrun, start the process group for ``device`` and yield this process's device; else yield ``device``.
 
     NCCL for CUDA (each process on the GPU of its ``LOCAL_RANK``), gloo for the CPU. The group is
-    destroyed on the way out. Without torchrun (or with one process) nothing is started.
+    destroyed on the way out. Without torchrun (or with one process) nothing is started; inside a
+    group already started, it is used as it is.
     """
     if world_size() == 1:
         yield device
@@ -213,6 +214,9 @@ def process_group(device: str | None = None):
     dist = torch.distributed
     local_rank = int(os.environ.get("LOCAL_RANK", _rank()))
     own = _device_for(device, local_rank, int(os.environ.get("LOCAL_WORLD_SIZE", world_size())))
+    if dist.is_initialized():
+        yield str(own)
+        return
     if own.type == "cuda":
         torch.cuda.set_device(own)
         dist.init_process_group("nccl", device_id=own)
