@@ -137,7 +137,7 @@ class Shard:
         if self.main or not main_only:
             try:
                 result = fn()
-            except Exception as e:  # noqa: BLE001 - shared, then raised again below
+            except Exception as e:  # shared with the others, then raised again below
                 mine = e
                 told = e if isinstance(e, UserError) else RunFailed(
                     f"process {self.rank} stopped on an error ({type(e).__name__}: {str(e)[:200]}).")
