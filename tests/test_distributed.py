@@ -26,7 +26,7 @@ TORCHRUN = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--np
 # MLPs without batch norm: two processes at batch B must then train exactly as one at batch B.
 RECIPES = ("wgan-gp", "pacgan4", "r1-mixture")  # gradient penalty and 5 critic steps; packs of 4; R1
 TOY = dict(batch_size=16, seed=0, networks={"hidden": 16, "depth": 2})
-TOLERANCE = dict(rtol=1e-4, atol=1e-5)
+TOLERANCE = dict(rtol=1e-5, atol=1e-6)  # float rounding; seen: at most 3e-8 after 4 steps
 
 SCENARIOS = textwrap.dedent('''
     import json, os, signal, sys
@@ -140,8 +140,8 @@ def test_two_processes_train_as_one_process_with_the_same_global_batch(runs, rec
 def test_a_process_alone_would_learn_something_else(runs):
     # the wrong variant: without the averaged gradients each process would train at batch B/2
     root, _ = runs
-    one, half = weights(root / "one" / RECIPES[0]), weights(root / "half batch")
-    assert largest_difference(one, half) > 100 * TOLERANCE["atol"]
+    with pytest.raises(AssertionError, match="not close"):
+        torch.testing.assert_close(weights(root / "half batch"), weights(root / "one" / RECIPES[0]), **TOLERANCE)
 
 
 @pytest.mark.parametrize("recipe", RECIPES)
