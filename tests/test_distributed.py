@@ -209,3 +209,22 @@ def test_a_mistake_under_torchrun_is_one_line_from_rank_0_alone(fm_root, tmp_pat
     assert said == {0: ["gancourse train: error: the batch size 9 (--batch-size) does not split evenly over 2 "
                         "processes; choose a multiple of 2."], 1: []}
     assert not (tmp_path / "run").exists()
+
+
+def test_each_process_keeps_its_rows_of_one_global_draw():
+    from gancourse.data.batches import EndlessBatches
+    from gancourse.distributed import Shard
+
+    torch.manual_seed(0)
+    whole = torch.randn(8, 3)
+    parts = []
+    for rank in (0, 1):
+        torch.manual_seed(0)
+        parts.append(Shard(rank, 2).draw(torch.randn, 4, 3))
+    assert torch.equal(torch.cat(parts), whole)  # the union is the one-process draw, bit for bit
+    torch.manual_seed(0)
+    assert torch.equal(Shard().draw(torch.randn, 8, 3), whole)
+    x, y = EndlessBatches([(whole, torch.arange(8))], Shard(1, 2)).next()
+    assert torch.equal(x, whole[4:]) and y.tolist() == [4, 5, 6, 7]
+    with pytest.raises(ValueError, match="does not split evenly over 3 processes"):
+        Shard(0, 3).rows(8)
