@@ -1,7 +1,8 @@
 """Training on two CPU processes (torchrun, gloo) against one process: the same weights, one writer, agreed stops.
 
 Each torchrun start costs seconds, so one start runs every Python-API scenario (:data:`SCENARIOS`) and
-the tests below read what it left; the command line gets one start of its own.
+the tests below read what it left; the command line gets one start of its own. Those that need a start
+are ``slow`` (three Python processes import torch); ``make unit`` leaves them out.
 """
 
 import json
@@ -127,6 +128,7 @@ def runs(tmp_path_factory):
     return root, reports
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("recipe", RECIPES)
 def test_two_processes_train_as_one_process_with_the_same_global_batch(runs, recipe):
     root, _ = runs
@@ -137,6 +139,7 @@ def test_two_processes_train_as_one_process_with_the_same_global_batch(runs, rec
     assert len(list((root / "two" / recipe).glob("*.pt"))) == 1  # one writer, one checkpoint
 
 
+@pytest.mark.slow
 def test_a_process_alone_would_learn_something_else(runs):
     # the wrong variant: without the averaged gradients each process would train at batch B/2
     root, _ = runs
@@ -144,6 +147,7 @@ def test_a_process_alone_would_learn_something_else(runs):
         torch.testing.assert_close(weights(root / "half batch"), weights(root / "one" / RECIPES[0]), **TOLERANCE)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("recipe", RECIPES)
 @pytest.mark.parametrize("order", ["one-then-two", "two-then-one"])
 def test_a_checkpoint_resumes_on_another_number_of_processes(runs, recipe, order):
@@ -152,12 +156,14 @@ def test_a_checkpoint_resumes_on_another_number_of_processes(runs, recipe, order
     assert len(History.load(root / order / recipe / "history.json")) == 4
 
 
+@pytest.mark.slow
 def test_ctrl_c_on_one_process_stops_both_at_the_same_step(runs):
     root, reports = runs
     assert [r["stopped"] for r in reports] == [{"steps": 2, "interrupted": True, "signal": 2}] * 2
     assert load_checkpoint(root / "stopped")["step"] == 2
 
 
+@pytest.mark.slow
 def test_an_error_on_one_process_stops_both(runs):
     _, reports = runs
     callback = [r["callback"] for r in reports]  # only rank 0 ran the callback
@@ -167,6 +173,7 @@ def test_an_error_on_one_process_stops_both(runs):
     assert nan[0]["message"].startswith("step 3: d_loss = nan")
 
 
+@pytest.mark.slow
 def test_a_batch_that_does_not_split_evenly_is_refused(runs):
     _, reports = runs
     for report in reports:
@@ -174,6 +181,7 @@ def test_a_batch_that_does_not_split_evenly_is_refused(runs):
         assert "does not split evenly over 2 processes" in report["odd batch"]["message"]
 
 
+@pytest.mark.slow
 def test_a_mistake_found_on_every_process_is_one_line_from_rank_0(runs):
     root, reports = runs
     said = [r["sync-bn"] for r in reports]  # SyncBatchNorm needs GPUs: refused on both processes
@@ -184,6 +192,7 @@ def test_a_mistake_found_on_every_process_is_one_line_from_rank_0(runs):
     assert not (root / "sync-bn" / "checkpoint.pt").exists()
 
 
+@pytest.mark.slow
 def test_torchrun_trains_an_image_gan_and_one_process_resumes_it(fm_root, tmp_path, capsys):
     out = tmp_path / "run"
     args = ["-m", "gancourse", "train", "wgan-gp", "--root", fm_root, "--out", out, "--batch-size", "8",
