@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 import torch
 
+from gancourse.checkpoint import rng_state, set_rng_state
 from gancourse.errors import ConfigError, RunFailed, UserError
 
 __all__ = ["Shard", "launch", "process_group", "world_size"]
@@ -115,6 +116,24 @@ class Shard:
             for module in modules:
                 for t in module.state_dict().values():
                     torch.distributed.broadcast(t, 0)
+
+    def rng_state(self, device: torch.device) -> dict:
+        """The random state for a checkpoint (:func:`gancourse.checkpoint.rng_state` on one process).
+
+        On several GPUs every process's generator is in the same state; rank 0's is kept as GPU 0's.
+        """
+        if self.active and device.type == "cuda":
+            return {"torch": torch.get_rng_state(), "cuda": [torch.cuda.get_rng_state(device)]}
+        return rng_state()
+
+    def set_rng_state(self, state: dict, device: torch.device) -> None:
+        """Restore :meth:`rng_state`'s state, on any number of processes."""
+        if self.active and device.type == "cuda":
+            torch.set_rng_state(state["torch"])
+            if state.get("cuda"):
+                torch.cuda.set_rng_state(state["cuda"][0], device)  # GPU 0's: where rank 0, or one process, drew
+        else:
+            set_rng_state(state)
 
     def stop_signal(self, signal: int) -> int:
         """The largest of every process's stop signal (0: none asked): one answer for all, at the same step."""

@@ -49,8 +49,6 @@ from gancourse.checkpoint import (
     load_weights,
     lock_run_folder,
     open_run,
-    rng_state,
-    set_rng_state,
 )
 from gancourse.config import resolve_device
 from gancourse.data.batches import EndlessBatches
@@ -343,8 +341,8 @@ def train(G, D, data, config: TrainConfig | None = None, *, out_dir=None, resume
 
     try:
         ckpt = shard.agree(open_folder, main_only=True) if out is not None else None
-        if resume and not shard.main:  # rank 0 has checked the checkpoint; the others read it too
-            ckpt = load_checkpoint(out / CHECKPOINT)
+        if resume and shard.active:  # rank 0 has checked the checkpoint; the others read it too
+            ckpt = shard.agree(lambda: ckpt if shard.main else load_checkpoint(out / CHECKPOINT))
         return _run(G, D, batches, cfg, out, ckpt, run_id, callbacks, progress, meta, shard)
     finally:
         if lock is not None:
@@ -363,22 +361,6 @@ def _check_split(cfg: TrainConfig, shard: Shard, batch_size: int | None) -> None
     if share % cfg.pack:
         raise ConfigError(f"each of the {shard.world} processes takes {share} of the {batch_size} samples of a batch, "
                           f"not a multiple of pack={cfg.pack} (--pack).")
-
-
-def _rng_state(shard: Shard, device: torch.device) -> dict:
-    # Several GPUs: every process's generator is in the same state, kept as GPU 0's, where rank 0 draws.
-    if shard.active and device.type == "cuda":
-        return {"torch": torch.get_rng_state(), "cuda": [torch.cuda.get_rng_state(device)]}
-    return rng_state()
-
-
-def _set_rng_state(state: dict, shard: Shard, device: torch.device) -> None:
-    if shard.active and device.type == "cuda":
-        torch.set_rng_state(state["torch"])
-        if state.get("cuda"):
-            torch.cuda.set_rng_state(state["cuda"][0], device)  # the GPU that rank 0 (or one process) drew on
-    else:
-        set_rng_state(state)
 
 
 def _agreed_stop(stop: _StopRequest, shard: Shard) -> bool:
@@ -410,7 +392,7 @@ def _run(G, D, batches, cfg: TrainConfig, out, ckpt, run_id: dict, callbacks, pr
         for name, obj in stateful.items():
             if obj is not None and ckpt.get(name) is not None:
                 obj.load_state_dict(ckpt[name])
-        _set_rng_state(ckpt["rng"], shard, device)
+        shard.set_rng_state(ckpt["rng"], device)
         batches.load_state_dict(ckpt["data"])
         history, start = History.from_dict(ckpt["history"]), int(ckpt["step"])
         history.interrupted, history.stop_signal = False, 0
@@ -425,7 +407,7 @@ def _run(G, D, batches, cfg: TrainConfig, out, ckpt, run_id: dict, callbacks, pr
         atomic_write(out / CHECKPOINT, obj={
             "format": FORMAT, "version": __version__, "step": step, "G": G.state_dict(), "D": D.state_dict(),
             **{name: (obj.state_dict() if obj is not None else None) for name, obj in stateful.items()},
-            "rng": _rng_state(shard, device), "data": batches.state_dict(), "config": asdict(cfg),
+            "rng": shard.rng_state(device), "data": batches.state_dict(), "config": asdict(cfg),
             "history": history.to_dict(), "models": run_id["models"], "data_identity": run_id["data"],
             "meta": meta,
         })
