@@ -8,12 +8,12 @@ optimizer step, and agreement on what must happen everywhere at the same step (a
 
 The gradients are averaged by one all-reduce after each backward pass, not by DistributedDataParallel:
 the critic is called three times before its backward pass (real, fake, the gradient penalty's double
-backward) and frozen during the generator's step, and DDP's reducer syncs neither the gradients that
-``torch.autograd.grad`` builds nor several forward passes per backward reliably (pytorch/pytorch#47562,
-#63929). Each process's losses are means over its B/N samples, so the average of its gradients is the
-gradient of the mean over the global batch B: the same update as one process with batch B.
+backward) and frozen during the generator's step, and DDP's hooks are known to average wrongly when
+gradients pass through ``torch.autograd.grad`` (pytorch/pytorch#47562; #63929 lists what DDP lacks for
+higher-order gradients). Each process's losses are means over its B/N samples, so the average of the
+processes' gradients is the gradient of the mean over the global batch B: one process's update at batch B.
 
-Without torchrun, or with one process, a :class:`Shard` is the whole batch and every method is a no-op.
+Without torchrun, or with one process, a :class:`Shard` is the whole batch and nothing is exchanged.
 """
 
 from __future__ import annotations
