@@ -237,3 +237,13 @@ def test_each_process_keeps_its_rows_of_one_global_draw():
     assert torch.equal(x, whole[4:]) and y.tolist() == [4, 5, 6, 7]
     with pytest.raises(ValueError, match="does not split evenly over 3 processes"):
         Shard(0, 3).rows(8)
+
+
+def test_a_bad_argument_under_torchrun_is_told_by_rank_0_alone(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    for rank, lines in ((0, 2), (1, 0)):  # argparse's usage line and its error
+        monkeypatch.setenv("RANK", str(rank))
+        with pytest.raises(SystemExit) as stop:
+            main(["train", "dcgan", "--out", str(tmp_path / "run"), "--steps", "0"])
+        assert stop.value.code == 2
+        assert len(capsys.readouterr().err.splitlines()) == lines
