@@ -9,7 +9,9 @@ run that failed, 130: Ctrl-C); any other exception is a bug and keeps its traceb
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
+import io
 import os
 import sys
 import warnings
@@ -55,7 +57,10 @@ DEBUG_ENV = "GANCOURSE_DEBUG"
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv or os.environ.get(DEBUG_ENV, "").strip().lower() in ("1", "true", "yes", "on")
-    args = build_parser().parse_args([a for a in argv if a != "--debug"])  # --debug may stand anywhere
+    parser = build_parser()
+    quiet = os.environ.get("RANK", "0") != "0"  # under torchrun, rank 0 alone says what is wrong with the arguments
+    with contextlib.redirect_stderr(io.StringIO()) if quiet else contextlib.nullcontext():
+        args = parser.parse_args([a for a in argv if a != "--debug"])  # --debug may stand anywhere
     with warnings.catch_warnings():
         if not debug:  # a warning is a note of one line, not a source excerpt
             warnings.showwarning = lambda message, *rest, **kw: print(f"gancourse: note: {message}", file=sys.stderr)

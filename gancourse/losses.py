@@ -59,16 +59,21 @@ def g_least_squares(fake_logits: torch.Tensor) -> torch.Tensor:
     return 0.5 * ((fake_logits - 1) ** 2).mean()
 
 
-def interpolates(x_real: torch.Tensor, x_fake: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+def interpolates(x_real: torch.Tensor, x_fake: torch.Tensor, generator: torch.Generator | None = None,
+                 alpha: torch.Tensor | None = None) -> torch.Tensor:
     """x̂ = α x_real + (1 - α) x_fake with α ~ U(0, 1) per sample: where the gradient penalty looks.
 
     ``generator`` draws α (on its own device, then moved); None uses torch's global generator on x's device.
+    ``alpha`` (B, 1, ..., 1) gives α instead (the loop draws it for the global batch of several processes).
     """
     if x_real.shape != x_fake.shape:
         raise ValueError(f"real and fake batches differ in shape: {tuple(x_real.shape)} vs {tuple(x_fake.shape)}.")
     shape = (x_real.shape[0], *([1] * (x_real.dim() - 1)))  # (B, 1, ..., 1): one α per sample
-    where = generator.device if generator is not None else x_real.device
-    alpha = torch.rand(shape, generator=generator, device=where, dtype=x_real.dtype).to(x_real.device)
+    if alpha is None:
+        where = generator.device if generator is not None else x_real.device
+        alpha = torch.rand(shape, generator=generator, device=where, dtype=x_real.dtype).to(x_real.device)
+    elif tuple(alpha.shape) != shape:
+        raise ValueError(f"alpha must have shape {shape}, one weight per sample, got {tuple(alpha.shape)}.")
     return alpha * x_real.detach() + (1 - alpha) * x_fake.detach()
 
 
@@ -84,13 +89,15 @@ def input_gradients(D, x: torch.Tensor, y: torch.Tensor | None = None, create_gr
     return grad
 
 
-def gradient_penalty(D, x_real: torch.Tensor, x_fake: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+def gradient_penalty(D, x_real: torch.Tensor, x_fake: torch.Tensor, y: torch.Tensor | None = None,
+                     alpha: torch.Tensor | None = None) -> torch.Tensor:
     """WGAN-GP penalty E[(‖∇_x̂ D(x̂)‖₂ - 1)²] on x̂ = αx_real + (1-α)x_fake, α ~ U(0, 1) per sample.
 
     Works for any input shape (B, ...): 2-D points, images with any channel count. Returned
-    unweighted; the loop multiplies by ``gp_weight`` (λ = 10 in Gulrajani et al.).
+    unweighted; the loop multiplies by ``gp_weight`` (λ = 10 in Gulrajani et al.). ``alpha``: as in
+    :func:`interpolates` (drawn here when None).
     """
-    grad = input_gradients(D, interpolates(x_real, x_fake), y, create_graph=True)  # (B, ...)
+    grad = input_gradients(D, interpolates(x_real, x_fake, alpha=alpha), y, create_graph=True)  # (B, ...)
     norms = grad.flatten(1).norm(2, dim=1)  # ‖∇D(x̂)‖ per sample
     return ((norms - 1) ** 2).mean()
 

@@ -9,6 +9,11 @@ and ``lr_schedule`` decays both learning rates (torch's schedulers, saved with t
 The two phases of a step are :meth:`_Steps.discriminator` and :meth:`_Steps.generator`; this is the
 only place in the package where an optimizer steps.
 
+Under ``torchrun`` the same loop trains on several processes (:mod:`gancourse.distributed`): each takes
+its rows of every global batch and of the noise, gradients are averaged over the processes before every
+optimizer step, and only rank 0 writes. ``batch_size`` stays the global batch, so N processes train
+as one process would, and a checkpoint resumes on any number of processes.
+
 A run in ``out_dir`` keeps a checkpoint with everything needed to continue bit for bit (step, both
 networks, both optimizers, RNG states, the data iterator's position, config, history, version),
 written atomically. Ctrl-C (or SIGTERM) stops at the end of the current step, saves, and returns what was done.
@@ -44,11 +49,10 @@ from gancourse.checkpoint import (
     load_weights,
     lock_run_folder,
     open_run,
-    rng_state,
-    set_rng_state,
 )
 from gancourse.config import resolve_device
 from gancourse.data.batches import EndlessBatches
+from gancourse.distributed import Shard, sync_batch_norm_
 from gancourse.errors import ConfigError
 from gancourse.history import History, LossLog, NonFiniteLossError, check_finite_state
 from gancourse.losses import clip_weights_, get_loss_family, gradient_penalty, r1_penalty
@@ -61,7 +65,7 @@ OPTIMIZERS = ("adam", "rmsprop", "sgd")
 LR_SCHEDULES = ("constant", "cosine", "multistep")
 # Settings that may change when a run is resumed; every other one must match the checkpoint.
 _RESUMABLE_CHANGES = {"steps", "checkpoint_every", "log_every", "callback_every", "device", "bf16", "channels_last",
-                      "cpu_threads"}
+                      "cpu_threads", "sync_bn"}
 # Below this many parameters (G and D together) the CPU trains faster on one thread: splitting tiny
 # matrix products across cores costs more than it saves, and far more when other programs are busy
 # (toy MLPs, 67K parameters: 19 vs 369 ms a step on a loaded 2-core machine). A width-64 DCGAN
@@ -96,6 +100,7 @@ class TrainConfig:
     lr_milestones: tuple[int, ...] = ()  # multistep: the steps after which both learning rates are multiplied
     lr_gamma: float = 0.1  # multistep: the factor at each milestone
     callback_every: int = 100  # steps between calls of train()'s callbacks (and one call at the end)
+    sync_bn: bool = False  # several CUDA processes: batch norm statistics over the global batch (SyncBatchNorm)
 
     @classmethod
     def make(cls, config: TrainConfig | None, overrides: dict) -> TrainConfig:
@@ -184,10 +189,12 @@ def _pack(x: torch.Tensor, pack: int) -> torch.Tensor:
 
 class _Steps:
     """The two phases of one training step, as in Algorithm 1: ``n_critic`` × :meth:`discriminator`, then
-    :meth:`generator`. Holds what both phases need: the networks, optimizers, losses and device settings."""
+    :meth:`generator`. Holds what both phases need: the networks, optimizers, losses and device settings,
+    and this process's ``shard`` of every batch (the whole batch on one process)."""
 
-    def __init__(self, G, D, opt_d, opt_g, cfg: TrainConfig, device: torch.device):
+    def __init__(self, G, D, opt_d, opt_g, cfg: TrainConfig, device: torch.device, shard: Shard):
         self.G, self.D, self.opt_d, self.opt_g, self.cfg, self.device = G, D, opt_d, opt_g, cfg, device
+        self.shard = shard
         self.d_loss_fn, self.g_loss_fn = get_loss_family(cfg.loss)
         self.bf16 = cfg.bf16 and device.type == "cuda"
 
@@ -216,8 +223,8 @@ class _Steps:
         With ``keep_fakes`` the fakes keep their graph, so the generator step can reuse them (as in
         pytorch/examples' DCGAN: one generator forward pass per step instead of two).
         """
-        cfg = self.cfg
-        z = torch.randn(x_real.shape[0], self.G.z_dim, device=self.device)
+        cfg, shard = self.cfg, self.shard
+        z = shard.draw(torch.randn, x_real.shape[0], self.G.z_dim, device=self.device)  # (b, z_dim) of (B, z_dim)
         with self.autocast(), (contextlib.nullcontext() if keep_fakes else torch.no_grad()):
             x_fake = self.G(z) if y is None else self.G(z, y)
         with self.autocast():
@@ -229,14 +236,17 @@ class _Steps:
         if cfg.gp_weight or cfg.r1_weight:
             packed_real = _pack(x_real, cfg.pack)
             with self.autocast():
-                if cfg.gp_weight:
-                    logged["gp"] = gradient_penalty(self.D, packed_real, _pack(x_fake, cfg.pack), y)
+                if cfg.gp_weight:  # α ~ U(0, 1) per sample, this process's rows of the global batch's
+                    alpha = shard.draw(torch.rand, packed_real.shape[0], *[1] * (packed_real.dim() - 1),
+                                       device=packed_real.device, dtype=packed_real.dtype)
+                    logged["gp"] = gradient_penalty(self.D, packed_real, _pack(x_fake, cfg.pack), y, alpha=alpha)
                     d_loss = d_loss + cfg.gp_weight * logged["gp"]
                 if cfg.r1_weight:
                     logged["r1"] = r1_penalty(self.D, packed_real, y)
                     d_loss = d_loss + 0.5 * cfg.r1_weight * logged["r1"]
         self.opt_d.zero_grad(set_to_none=True)
         d_loss.backward()
+        shard.average_gradients(self.D)  # the gradient of the mean over the global batch
         self.opt_d.step()
         if cfg.clip_value is not None:
             clip_weights_(self.D, cfg.clip_value)
@@ -251,6 +261,7 @@ class _Steps:
                 g_loss = self.g_loss_fn(self.judge(x_fake, y).float())
             self.opt_g.zero_grad(set_to_none=True)
             g_loss.backward()
+            self.shard.average_gradients(self.G)
             self.opt_g.step()
         finally:
             self.D.requires_grad_(True)
@@ -267,7 +278,8 @@ class _Steps:
             g_loss = self.generator(x_fake, y)
         else:  # G is fixed: report its loss against D as it stood, without a step
             g_loss = self.g_loss_fn(fake_logits.detach().float())
-        return {"d_loss": d_loss.detach(), "g_loss": g_loss.detach(), **{k: v.detach() for k, v in logged.items()}}
+        values = {"d_loss": d_loss.detach(), "g_loss": g_loss.detach(), **{k: v.detach() for k, v in logged.items()}}
+        return self.shard.average(values)  # the global batch's means
 
 
 def _nan_hint(cfg: TrainConfig) -> str:
@@ -305,27 +317,68 @@ def train(G, D, data, config: TrainConfig | None = None, *, out_dir=None, resume
     run is never overwritten unless ``overwrite=True``, and ``resume=True`` continues it exactly; a
     resume with other settings, other networks or other data is refused. ``meta`` is kept in the
     checkpoint as it is (the command line keeps its arguments there).
+
+    In a process group of several processes (:func:`gancourse.distributed.launch`, or one the caller
+    started), every process calls ``train`` with the same arguments and ``data`` yielding the same
+    global batches; each trains on its share, and rank 0 alone checks and writes ``out_dir``, shows
+    the progress bar and calls the callbacks (which must not use the process group).
     """
     cfg = TrainConfig.make(config, overrides)
     out = Path(out_dir) if out_dir is not None else None
-    batches = EndlessBatches(data)
+    shard = Shard.current()
+    batches = EndlessBatches(data, shard)
     run_id = {"data": batches.identity(), "models": {"G": describe(G), "D": describe(D)}}
     if out is None and resume:
         raise ConfigError("resume=True (--resume) needs the out_dir (--out) of the run to continue.")
-    lock = lock_run_folder(out, resume) if out is not None else None  # one run per folder at a time
+    if shard.active:
+        _check_split(cfg, shard, (run_id["data"] or {}).get("batch_size"))
+    lock = None
+
+    def open_folder():  # one run per folder at a time; rank 0 alone checks and locks it
+        nonlocal lock
+        lock = lock_run_folder(out, resume)
+        return open_run(out, asdict(cfg), run_id, resume, overwrite, _RESUMABLE_CHANGES)
+
     try:
-        ckpt = open_run(out, asdict(cfg), run_id, resume, overwrite, _RESUMABLE_CHANGES) if out is not None else None
-        return _run(G, D, batches, cfg, out, ckpt, run_id, callbacks, progress, meta)
+        ckpt = shard.agree(open_folder, main_only=True) if out is not None else None
+        if resume and shard.active:  # rank 0 has checked the checkpoint; the others read it too
+            ckpt = shard.agree(lambda: ckpt if shard.main else load_checkpoint(out / CHECKPOINT))
+        return _run(G, D, batches, cfg, out, ckpt, run_id, callbacks, progress, meta, shard)
     finally:
         if lock is not None:
             lock.release()
 
 
-def _run(G, D, batches, cfg: TrainConfig, out, ckpt, run_id: dict, callbacks, progress: bool, meta) -> History:
+def _check_split(cfg: TrainConfig, shard: Shard, batch_size: int | None) -> None:
+    """Refuse, before anything runs, a global batch that does not split into equal shares or whole packs."""
+    if cfg.sync_bn and resolve_device(cfg.device).type != "cuda":
+        raise ConfigError("sync_bn (--sync-bn) is for CUDA GPUs (torch's SyncBatchNorm); on the CPU each process "
+                          "keeps its own batch statistics.")
+    if batch_size is None:
+        return  # checked on the first batch
+    share = batch_size // shard.world
+    shard.rows(batch_size)
+    if share % cfg.pack:
+        raise ConfigError(f"each of the {shard.world} processes takes {share} of the {batch_size} samples of a batch, "
+                          f"not a multiple of pack={cfg.pack} (--pack).")
+
+
+def _agreed_stop(stop: _StopRequest, shard: Shard) -> bool:
+    """Whether any process was asked to stop; then every process stops at this step, as the one asked."""
+    signum = shard.stop_signal(stop.signal)
+    if signum:
+        stop.requested, stop.signal = True, signum
+    return stop.requested
+
+
+def _run(G, D, batches, cfg: TrainConfig, out, ckpt, run_id: dict, callbacks, progress: bool, meta,
+         shard: Shard) -> History:
     """The body of :func:`train`, once the run folder is checked and locked."""
     device = resolve_device(cfg.device)
     if cfg.bf16 and device.type != "cuda":
         warnings.warn(f"bf16 autocast is for CUDA GPUs; training in float32 on {device.type}.", stacklevel=2)
+    if cfg.sync_bn and shard.active:
+        G, D = sync_batch_norm_(G), sync_batch_norm_(D)
     for model in (G, D):
         model.to(device)
         if cfg.channels_last:
@@ -339,33 +392,58 @@ def _run(G, D, batches, cfg: TrainConfig, out, ckpt, run_id: dict, callbacks, pr
         for name, obj in stateful.items():
             if obj is not None and ckpt.get(name) is not None:
                 obj.load_state_dict(ckpt[name])
-        set_rng_state(ckpt["rng"])
+        shard.set_rng_state(ckpt["rng"], device)
         batches.load_state_dict(ckpt["data"])
         history, start = History.from_dict(ckpt["history"]), int(ckpt["step"])
         history.interrupted, history.stop_signal = False, 0
     else:
         torch.manual_seed(cfg.seed)
         history, start = History(), 0
-    if out is not None:
+    shard.broadcast_state(G, D)  # every process starts from rank 0's networks
+    if out is not None and shard.main:
         atomic_write(out / CONFIG, json.dumps(asdict(cfg), indent=2).encode())
 
     def save(step: int) -> None:
         atomic_write(out / CHECKPOINT, obj={
             "format": FORMAT, "version": __version__, "step": step, "G": G.state_dict(), "D": D.state_dict(),
             **{name: (obj.state_dict() if obj is not None else None) for name, obj in stateful.items()},
-            "rng": rng_state(), "data": batches.state_dict(), "config": asdict(cfg),
+            "rng": shard.rng_state(device), "data": batches.state_dict(), "config": asdict(cfg),
             "history": history.to_dict(), "models": run_id["models"], "data_identity": run_id["data"],
             "meta": meta,
         })
         history.save(out / HISTORY)
 
-    steps, losses = _Steps(G, D, opt_d, opt_g, cfg, device), LossLog(history, _nan_hint(cfg))
+    steps, losses = _Steps(G, D, opt_d, opt_g, cfg, device, shard), LossLog(history, _nan_hint(cfg))
 
     def flush(step: int) -> None:  # losses to the history, and the guard on them and on every weight
         losses.flush()
         check_finite_state(step, {"G": G.state_dict(), "D": D.state_dict(), "D's optimizer": opt_d.state_dict(),
                                   **({"G's optimizer": opt_g.state_dict()} if opt_g is not None else {})},
                            losses.hint)
+
+    def after_step(step: int, log: bool, call: bool, write: bool) -> None:
+        # on every process, so that an error (a NaN, a full disk) stops them all at this step
+        if log:
+            flush(step)
+            bar.set_postfix(d_loss=f"{history.d_loss[-1]:.3f}", g_loss=f"{history.g_loss[-1]:.3f}", refresh=False)
+        if call:
+            flush(step)
+            for fn in callbacks if shard.main else ():
+                fn(step, G, D, history)
+        if write:
+            flush(step)  # a checkpoint never holds a non-finite value
+            if shard.main:
+                save(step)
+
+    def stopped(step: int, signum: int) -> None:
+        flush(step)
+        history.interrupted, history.stop_signal = True, signum
+        if out is not None and shard.main:
+            save(step)
+        if shard.main:
+            where = f" Checkpoint saved in {out}; resume=True continues from here." if out is not None else ""
+            who = "Ctrl-C" if signum == signal.SIGINT else signal.Signals(signum).name
+            print(f"Stopped by {who} after step {step} of {cfg.steps}.{where}")
 
     t0 = time.perf_counter() - (history.seconds[-1] if history.seconds else 0.0)
     threads_before, cudnn_before = torch.get_num_threads(), torch.backends.cudnn.benchmark
@@ -375,12 +453,12 @@ def _run(G, D, batches, cfg: TrainConfig, out, ckpt, run_id: dict, callbacks, pr
     g_was_training, d_was_training = G.training, D.training
     G.train(cfg.train_g)  # a fixed generator samples as at test time
     D.train()
-    bar = tqdm(total=cfg.steps, initial=start, disable=not progress, desc=f"{cfg.loss} GAN", unit="step",
-               mininterval=1.0, dynamic_ncols=True)
+    bar = tqdm(total=cfg.steps, initial=start, disable=not (progress and shard.main), desc=f"{cfg.loss} GAN",
+               unit="step", mininterval=1.0, dynamic_ncols=True)
     step = start
     try:
         with _StopRequest() as stop:
-            while step < cfg.steps and not stop.requested:
+            while step < cfg.steps and not _agreed_stop(stop, shard):
                 values = steps.step(batches)
                 for schedule in (sched_d, sched_g):
                     if schedule is not None:
@@ -389,25 +467,13 @@ def _run(G, D, batches, cfg: TrainConfig, out, ckpt, run_id: dict, callbacks, pr
                 losses.add(step, time.perf_counter() - t0, values)
                 bar.update(1)
                 at_end = step == cfg.steps
-                if step % cfg.log_every == 0 or at_end:
-                    flush(step)
-                    bar.set_postfix(d_loss=f"{history.d_loss[-1]:.3f}", g_loss=f"{history.g_loss[-1]:.3f}",
-                                    refresh=False)
-                if callbacks and (step % cfg.callback_every == 0 or at_end):
-                    flush(step)
-                    for fn in callbacks:
-                        fn(step, G, D, history)
-                if out is not None and (at_end or (cfg.checkpoint_every and step % cfg.checkpoint_every == 0)):
-                    flush(step)  # a checkpoint never holds a non-finite value
-                    save(step)
+                log = step % cfg.log_every == 0 or at_end
+                call = bool(callbacks) and (step % cfg.callback_every == 0 or at_end)
+                write = out is not None and (at_end or bool(cfg.checkpoint_every and step % cfg.checkpoint_every == 0))
+                if log or call or write:
+                    shard.agree(lambda: after_step(step, log, call, write))  # noqa: B023 - called at once
             if stop.requested and step < cfg.steps:
-                flush(step)
-                history.interrupted, history.stop_signal = True, stop.signal
-                where = f" Checkpoint saved in {out}; resume=True continues from here." if out is not None else ""
-                if out is not None:
-                    save(step)
-                who = "Ctrl-C" if stop.signal == signal.SIGINT else signal.Signals(stop.signal).name
-                print(f"Stopped by {who} after step {step} of {cfg.steps}.{where}")
+                shard.agree(lambda: stopped(step, stop.signal))
     finally:
         bar.close()
         torch.set_num_threads(threads_before)

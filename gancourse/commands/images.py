@@ -4,6 +4,9 @@
 training loop) and a sample grid ``samples_<step>.png`` every ``--sample-every`` steps, the last
 one also as ``samples.png``. ``sample`` rebuilds the generator a checkpoint describes and saves a
 grid of its images.
+
+``torchrun --standalone --nproc-per-node N -m gancourse train ...`` trains on N processes
+(:mod:`gancourse.distributed`); rank 0 alone writes and prints, and ``--batch-size`` is the global batch.
 """
 
 from __future__ import annotations
@@ -12,6 +15,13 @@ from pathlib import Path
 
 
 def run_train(args) -> int:
+    from gancourse.distributed import launch
+
+    return launch(lambda device: _train(args, device), args.device, batch_size=args.batch_size)
+
+
+def _train(args, device) -> int:
+    """``gancourse train dcgan|wgan-gp`` on ``device``: this process's own, under torchrun."""
     import time
 
     import torch
@@ -20,13 +30,15 @@ def run_train(args) -> int:
     from gancourse.checkpoint import CHECKPOINT
     from gancourse.commands.runs import arguments, check_resume
     from gancourse.data.images import load_images
+    from gancourse.distributed import Shard
     from gancourse.errors import CommandError
     from gancourse.experiments import train_image_gan
     from gancourse.models import IMAGE_SIZES
 
     check_resume(args)
-    data = load_images(args.dataset, root=args.root, image_size=args.image_size, download=args.download,
-                       channels=args.channels)
+    shard = Shard.current()
+    data = shard.main_first(lambda: load_images(args.dataset, root=args.root, image_size=args.image_size,
+                                                download=args.download, channels=args.channels))
     if data.image_size not in IMAGE_SIZES:
         raise CommandError(
             f"{data.name} has {data.image_size} px images; the DCGAN networks take {IMAGE_SIZES} px. "
@@ -37,14 +49,16 @@ def run_train(args) -> int:
     start = time.perf_counter()
     G, D, history = train_image_gan(
         args.kind, data, steps=args.steps, batch_size=args.batch_size, width=args.width, z_dim=args.z_dim,
-        device=args.device, seed=args.seed, out_dir=out, resume=args.resume, callbacks=[SampleFiles(fixed_z, out)],
+        device=device, seed=args.seed, out_dir=out, resume=args.resume, callbacks=[SampleFiles(fixed_z, out)],
         callback_every=args.sample_every, checkpoint_every=args.checkpoint_every, progress=not args.quiet,
-        meta={"arguments": arguments(args)},
+        sync_bn=args.sync_bn, meta={"arguments": arguments(args)},
     )  # fmt: skip
     seconds = time.perf_counter() - start
-    done = history.step[-1] if history.step else 0
-    print(f"{args.kind} on {data.name}: step {done} of {args.steps} ({seconds:.1f} s this run)")
-    print(f"wrote {out / 'samples.png'}, {out / CHECKPOINT}, {out / 'history.json'}")
+    if shard.main:
+        done = history.step[-1] if history.step else 0
+        on = f" on {shard.world} processes" if shard.active else ""
+        print(f"{args.kind} on {data.name}{on}: step {done} of {args.steps} ({seconds:.1f} s this run)")
+        print(f"wrote {out / 'samples.png'}, {out / CHECKPOINT}, {out / 'history.json'}")
     return 128 + history.stop_signal if history.interrupted else 0  # 130 after Ctrl-C, 143 after SIGTERM
 
 
@@ -98,6 +112,8 @@ def register(groups) -> None:
         p.add_argument("--sample-every", type=positive_int, default=500, help="steps between sample grids")
         p.add_argument("--checkpoint-every", type=count_or_zero, default=500)
         p.add_argument("--quiet", action="store_true", help="no progress bar")
+        p.add_argument("--sync-bn", action="store_true",
+                       help="under torchrun on GPUs: batch norm statistics over the global batch (SyncBatchNorm)")
         p.set_defaults(func=run_train, kind=kind)
 
     p = groups["top"].add_parser("sample", help="a grid of images from a trained image GAN's checkpoint")

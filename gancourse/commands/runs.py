@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-# Arguments a resumed run may change: how long, how often to write, where to look, what to show.
-RESUMABLE = {"steps", "checkpoint_every", "sample_every", "device", "quiet", "resume", "out", "root", "download"}
+# Arguments a resumed run may change: how long, how often to write, where to look, what to show, and
+# how batch norm shares its statistics (a run may resume on any number of processes).
+RESUMABLE = {"steps", "checkpoint_every", "sample_every", "device", "quiet", "resume", "out", "root", "download",
+             "sync_bn"}
 
 
 def arguments(args) -> dict:

@@ -1,5 +1,8 @@
 """Minibatches from a dataset held as one tensor, with a resumable position; any iterable made endless.
 
+On several processes every process draws the same global batches and keeps its own rows of each
+(:class:`EndlessBatches` with a ``shard``), so the position to resume from is the same everywhere.
+
 Small datasets (Fashion-MNIST is 47 MB as uint8) fit on the training device, so a batch is one
 index into a resident tensor instead of a DataLoader round trip through PIL and worker processes.
 """
@@ -90,10 +93,12 @@ class EndlessBatches:
     """Any iterable as an endless source of (x, y) pairs (y None for unlabelled data); keeps its ``state_dict``.
 
     A finite iterable such as a DataLoader starts its next epoch when it runs out; an iterator that
-    runs out is an error, since it cannot be restarted.
+    runs out is an error, since it cannot be restarted. With a ``shard``
+    (:class:`gancourse.distributed.Shard`), each batch is cut to this process's rows: ``data`` must
+    then give every process the same global batches (a seeded :class:`TensorBatches` does).
     """
 
-    def __init__(self, data):
+    def __init__(self, data, shard=None):
         if isinstance(data, torch.Tensor):
             raise TypeError(
                 "train() takes an iterator of batches, not a tensor; wrap it: "
@@ -101,6 +106,7 @@ class EndlessBatches:
             )
         self.source = data
         self.it = data if hasattr(data, "__next__") else iter(data)
+        self.shard = shard if shard is not None and shard.world > 1 else None
 
     def next(self) -> tuple:
         try:
@@ -112,9 +118,11 @@ class EndlessBatches:
                 ) from None
             self.it = iter(self.source)
             batch = next(self.it)
-        if isinstance(batch, (tuple, list)):
-            return batch[0], (batch[1] if len(batch) > 1 else None)
-        return batch, None
+        x, y = (batch[0], batch[1] if len(batch) > 1 else None) if isinstance(batch, (tuple, list)) else (batch, None)
+        if self.shard is not None:  # (B, ...) -> this process's (B / world, ...)
+            rows = self.shard.rows(len(x))
+            x, y = x[rows], (y[rows] if y is not None else None)
+        return x, y
 
     def state_dict(self):
         return self.source.state_dict() if hasattr(self.source, "state_dict") else None
