@@ -67,13 +67,28 @@ def main(argv: list[str] | None = None) -> int:
         return _run(args, debug)
 
 
+# the commands that train on several processes when started by torchrun; every other one needs one process
+DISTRIBUTED_COMMANDS = ("train dcgan", "train wgan-gp")
+
+
+def _check_one_process(args) -> None:
+    from gancourse.distributed import world_size
+
+    name = " ".join(a for a in (args.command, getattr(args, "kind", None)) if a)
+    if world_size() > 1 and name not in DISTRIBUTED_COMMANDS:
+        raise UserError(f"{name} runs in one process; start it without torchrun "
+                        f"(torchrun is for {' and '.join(DISTRIBUTED_COMMANDS)}).")
+
+
 def _run(args, debug: bool) -> int:
     try:
+        _check_one_process(args)
         return int(args.func(args) or 0)
     except UserError as e:
         if debug:
             raise
-        print(f"gancourse {args.command}: error: {e}", file=sys.stderr)
+        if os.environ.get("RANK", "0") == "0":  # under torchrun, one line from rank 0, not one per process
+            print(f"gancourse {args.command}: error: {e}", file=sys.stderr)
         return e.exit_status
     except OSError as e:  # the machine, not the request: a file that vanished, a folder that turned read-only
         if debug:

@@ -158,3 +158,13 @@ def test_a_run_that_fails_exits_1_and_debug_shows_the_traceback(tmp_path, capsys
 
     with pytest.raises(NonFiniteLossError):
         cli([*args, tmp_path / "run2", "--debug"])
+
+
+@pytest.mark.parametrize("rank, lines", [("0", 1), ("1", 0)])
+def test_a_one_process_command_under_torchrun_says_so_once(cli, tmp_path, monkeypatch, capsys, rank, lines):
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setenv("RANK", rank)
+    assert cli(["train", "toy", "--out", tmp_path / "run", "--steps", "5"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == lines and all("train toy runs in one process; start it without torchrun" in e for e in err)
+    assert not (tmp_path / "run").exists()
