@@ -46,3 +46,71 @@ class SampleFiles:
         images = generate(G, self.z)
         save_image_grid(images, Path(self.out) / f"samples_{step:06d}.png")
         save_image_grid(images, Path(self.out) / "samples.png")
+
+
+@dataclass
+class Snapshots:
+    """What a run looked like at a few steps, kept small enough to scrub through in a notebook.
+
+    At every call it stores G(z) for the fixed ``z`` and, when ``bounds`` is given (2-D toys), D's
+    surface on a ``resolution``² grid over those bounds (:func:`gancourse.plot.surface`, raw scores).
+    Images are kept as uint8 (one byte a pixel), points and surfaces as float16. When more than
+    ``max_snapshots`` would be held, every other one is dropped and from then on only every other call
+    is kept (the newest is always there), so the frames stay evenly spaced and a run of any length
+    holds at most ``max_snapshots`` of them, in at most ``max_bytes`` (see :meth:`nbytes`). Played by
+    :class:`gancourse.widgets.SnapshotPlayer`; explained in 01_first_gan.
+    """
+
+    z: torch.Tensor
+    bounds: tuple | None = None
+    resolution: int = 60
+    max_snapshots: int = 200
+    max_bytes: int = 50_000_000
+    steps: list[int] = field(default_factory=list)
+    samples: list[torch.Tensor] = field(default_factory=list)
+    surfaces: list[torch.Tensor] = field(default_factory=list)
+
+    def __post_init__(self):
+        if self.max_snapshots < 2:
+            raise ValueError(f"max_snapshots must be at least 2, got {self.max_snapshots}.")
+        self._calls: list[int] = []  # the call each frame was taken at
+        self._stride = 1  # frames kept: calls that are multiples of the stride, and the newest
+
+    def _keep(self, keep: list[int]) -> None:
+        for name in ("_calls", "steps", "samples", "surfaces"):
+            values = getattr(self, name)
+            if values:
+                setattr(self, name, [values[i] for i in keep])
+
+    def __call__(self, step, G, D, history) -> None:
+        if self.steps and self.steps[-1] == step:
+            return
+        call = self._calls[-1] + 1 if self._calls else 0
+        if self._calls and self._calls[-1] % self._stride:  # the newest was kept only for being the newest
+            self._keep(list(range(len(self._calls) - 1)))
+        x = generate(G, self.z)
+        self._calls.append(call)
+        self.steps.append(step)
+        self.samples.append(((x.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8) if x.dim() == 4
+                            else x.to(torch.float16))
+        if self.bounds is not None:
+            from gancourse.plot import surface
+
+            self.surfaces.append(torch.from_numpy(surface(D, self.bounds, self.resolution)[2]).to(torch.float16))
+        while len(self.steps) > self.max_snapshots or (self.nbytes() > self.max_bytes and len(self.steps) > 2):
+            self._stride *= 2
+            last = len(self._calls) - 1
+            self._keep([i for i, c in enumerate(self._calls) if c % self._stride == 0 or i == last])
+
+    def __len__(self) -> int:
+        return len(self.steps)
+
+    def frame(self, i: int) -> dict:
+        """Snapshot ``i``: its step, G's samples (images back in [-1, 1]) and D's surface (or None)."""
+        x = self.samples[i]
+        x = x.float() / 127.5 - 1 if x.dtype == torch.uint8 else x.float()
+        return dict(step=self.steps[i], samples=x, surface=self.surfaces[i].float() if self.surfaces else None)
+
+    def nbytes(self) -> int:
+        """Memory held by the snapshots' tensors."""
+        return sum(t.numel() * t.element_size() for t in [*self.samples, *self.surfaces])

@@ -95,6 +95,50 @@ def plot_toy(ax, samples=None, dist=None, D=None, bounds=None, resolution: int =
     return ax
 
 
+def draw_snapshot(ax, frame: dict, dist=None, bounds=None, probability: bool = True, title: str | None = None):
+    """One frame of :class:`gancourse.callbacks.Snapshots`: a toy's samples over the true density with D's
+    recorded surface (contour lines; D's probability, or the raw score for a critic), or a grid of images."""
+    x = frame["samples"]
+    title = title or f"step {frame['step']}"
+    if x.dim() == 4:
+        return show_images(ax, x, title=title)
+    plot_toy(ax, samples=x, dist=dist, bounds=bounds, title=title)
+    if frame.get("surface") is not None and bounds is not None:
+        values = frame["surface"].numpy()
+        xx, yy, _ = evaluation_grid(bounds, values.shape[0])
+        if probability:
+            values = 1 / (1 + np.exp(-values))
+            cs = ax.contour(xx, yy, values, levels=[0.1, 0.3, 0.5, 0.7, 0.9], cmap="RdYlGn", linewidths=1)
+        else:
+            cs = ax.contour(xx, yy, values, levels=7, cmap="RdYlGn", linewidths=1)
+        ax.clabel(cs, fontsize=7)
+    return ax
+
+
+LECTURE_STYLE = {"font.size": 16, "axes.titlesize": 18, "axes.labelsize": 16, "xtick.labelsize": 14,
+                 "ytick.labelsize": 14, "legend.fontsize": 14, "lines.linewidth": 3.0, "lines.markersize": 9,
+                 "axes.linewidth": 1.6, "figure.dpi": 110}
+
+
+def lecture_style(on: bool = True) -> None:
+    """Figures readable on a projector: large fonts, thick lines (``lecture_style(False)`` undoes it).
+
+    Changes matplotlib's ``rcParams`` for every figure drawn afterwards, the widgets' included.
+    """
+    import matplotlib
+
+    if on:
+        if not _BEFORE_LECTURE:
+            _BEFORE_LECTURE.update({k: matplotlib.rcParams[k] for k in LECTURE_STYLE})
+        matplotlib.rcParams.update(LECTURE_STYLE)
+    elif _BEFORE_LECTURE:
+        matplotlib.rcParams.update(_BEFORE_LECTURE)
+        _BEFORE_LECTURE.clear()
+
+
+_BEFORE_LECTURE: dict = {}  # the settings lecture_style replaced, restored by lecture_style(False)
+
+
 def plot_losses(ax, history, keys=("d_loss", "g_loss"), smooth: int = 1):
     """Loss curves from a :class:`~gancourse.train.History` against the generator step."""
     steps = np.asarray(history.step)

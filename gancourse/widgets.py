@@ -130,3 +130,48 @@ def parallel_lines_demo(explorer: ParallelLinesExplorer, theta: float = 1.0, the
     slider = widgets.FloatSlider(value=theta, min=-theta_max, max=theta_max, step=step, description="θ",
                                  continuous_update=False)
     return FigureSliders(draw, {"theta": slider}, figsize=(13.0, 3.6))
+
+
+class SnapshotPlayer(FigureSliders):
+    """A Play button and a step slider over recorded snapshots: training you can watch and scrub.
+
+    ``runs`` maps a title to a :class:`gancourse.callbacks.Snapshots` (several runs recorded at the same
+    steps play side by side); ``draw_frame(ax, frame, title)`` draws one frame, by default
+    :func:`gancourse.plot.draw_snapshot`. Every frame is drawn once and kept as PNG bytes, so moving
+    back and forth costs nothing after the first pass.
+    """
+
+    def __init__(self, runs: dict, draw_frame=None, *, interval_ms: int = 400, figsize=None, dpi: int = 80,
+                 **draw_kwargs):
+        from gancourse.plot import draw_snapshot
+
+        self.runs = dict(runs)
+        lengths = {len(s) for s in self.runs.values()}
+        if not self.runs or 0 in lengths or len(lengths) != 1:
+            raise ValueError(f"need runs with the same number (> 0) of snapshots, got {sorted(lengths)}.")
+        self.n_frames = lengths.pop()
+        draw_frame = draw_frame or (lambda ax, frame, title: draw_snapshot(ax, frame, title=title, **draw_kwargs))
+        self._cache: dict[int, tuple[bytes, str]] = {}
+
+        def draw(fig, frame):
+            axes = fig.subplots(1, len(self.runs), squeeze=False)[0]
+            for ax, (title, snaps) in zip(axes, self.runs.items(), strict=True):
+                draw_frame(ax, snaps.frame(frame), f"{title}, step {snaps.steps[frame]}")
+            return f"snapshot {frame + 1} of {self.n_frames}: generator step {self.step_at(frame)}"
+
+        slider = widgets.IntSlider(value=0, min=0, max=self.n_frames - 1, description="snapshot",
+                                   continuous_update=True)
+        self.play = widgets.Play(value=0, min=0, max=self.n_frames - 1, interval=interval_ms, description="play")
+        widgets.jslink((self.play, "value"), (slider, "value"))
+        size = figsize or (4.2 * len(self.runs), 4.2)
+        super().__init__(draw, {"frame": slider}, figsize=size, dpi=dpi)
+        self.widget.children = (widgets.HBox([self.play, slider]), *self.widget.children[1:])
+
+    def step_at(self, frame: int) -> int:
+        return next(iter(self.runs.values())).steps[frame]
+
+    def render(self, **values) -> tuple[bytes, str]:
+        frame = values["frame"]
+        if frame not in self._cache:
+            self._cache[frame] = super().render(**values)
+        return self._cache[frame]

@@ -1,5 +1,4 @@
 import pytest
-import torch
 import torch.nn.functional as F
 
 from gancourse import check, losses

@@ -425,3 +425,33 @@ def test_save_toy_picture_writes_a_png_and_no_temporary_file(tmp_path):
     with Image.open(tmp_path / "toy.png") as im:
         assert im.format == "PNG" and im.size[0] > 0 and im.size[1] > 0
     assert _files(tmp_path) == ["toy.png"]
+
+
+def test_lecture_style_enlarges_figures_and_gives_back_what_it_replaced():
+    import matplotlib
+
+    from gancourse.plot import LECTURE_STYLE, lecture_style
+
+    before = matplotlib.rcParams["font.size"], matplotlib.rcParams["lines.linewidth"]
+    lecture_style()
+    try:
+        assert matplotlib.rcParams["font.size"] == LECTURE_STYLE["font.size"] > before[0]
+        assert matplotlib.rcParams["lines.linewidth"] > before[1]
+    finally:
+        lecture_style(False)
+    assert (matplotlib.rcParams["font.size"], matplotlib.rcParams["lines.linewidth"]) == before
+
+
+def test_draw_snapshot_draws_points_with_the_recorded_surface_and_images_as_a_grid():
+    import torch
+    from matplotlib.figure import Figure
+
+    from gancourse.plot import draw_snapshot
+
+    ax = Figure().subplots()
+    surface = torch.linspace(-3, 3, 64).reshape(8, 8)
+    draw_snapshot(ax, dict(step=7, samples=torch.zeros(5, 2), surface=surface), bounds=((-1, 1), (-1, 1)))
+    assert ax.get_title() == "step 7" and len(ax.collections) >= 2  # the points and the contour lines
+    ax = Figure().subplots()
+    draw_snapshot(ax, dict(step=3, samples=torch.zeros(4, 1, 28, 28), surface=None))
+    assert len(ax.images) == 1

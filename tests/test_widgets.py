@@ -102,3 +102,55 @@ def test_parallel_lines_demo_trains_once_per_theta():
     demo.set(theta=1.0)
     assert demo.png == first and len(explorer._results) == 2  # θ = 1 came from the cache
     assert explorer(1.0) is explorer(1.0 + 1e-9)
+
+
+def _recorded(n=6):
+    import torch
+
+    from gancourse.callbacks import Snapshots
+
+    class Shift(torch.nn.Module):
+        z_dim = 2
+
+        def __init__(self):
+            super().__init__()
+            self.shift = torch.nn.Parameter(torch.zeros(2))
+
+        def forward(self, z, y=None):
+            return z * 0.1 + self.shift
+
+    G, snaps = Shift(), Snapshots(torch.randn(40, 2))
+    for step in range(n):
+        with torch.no_grad():
+            G.shift.fill_(step / n)
+        snaps(step * 10, G, None, None)
+    return snaps
+
+
+def test_snapshot_player_shows_the_frame_the_slider_names_and_draws_each_once():
+    from gancourse.widgets import SnapshotPlayer
+
+    seen = []
+
+    def draw_frame(ax, frame, title):
+        seen.append(frame["step"])
+        ax.scatter(*frame["samples"].T)
+        ax.set(xlim=(-1, 2), ylim=(-1, 2))
+
+    player = SnapshotPlayer({"a": _recorded(), "b": _recorded()}, draw_frame, figsize=(4, 2))
+    assert seen == [0, 0] and player.n_frames == 6
+    first = player.png
+    player.set(frame=3)
+    assert seen[-2:] == [30, 30] and "generator step 30" in player.caption.value and player.png != first
+    player.set(frame=0)
+    player.set(frame=3)
+    assert len(seen) == 4 and player.png != first  # scrubbing back and forth redraws nothing
+    assert player.play.max == player.sliders["frame"].max == 5
+    assert player.widget.children[0].children[0] is player.play
+
+
+def test_snapshot_player_refuses_runs_of_different_lengths():
+    from gancourse.widgets import SnapshotPlayer
+
+    with pytest.raises(ValueError, match="same number"):
+        SnapshotPlayer({"a": _recorded(4), "b": _recorded(5)})
