@@ -22,6 +22,7 @@ import torch
 from torch import nn
 
 from gancourse import theory
+from gancourse.callbacks import Snapshots
 from gancourse.config import resolve_device
 from gancourse.data.toy import ParallelLines, ToyBatches
 from gancourse.metrics.probes import generator_gradient_norm, theta_gradient
@@ -71,16 +72,19 @@ class RaceResult:
     grad_norm_start: dict[str, float]  # ‖∇ of each generator loss w.r.t. G's parameters‖ at the start
     G: dict[str, nn.Module]  # the generators at the end
     D: dict[str, nn.Module]  # the discriminators at the end
+    snapshots: dict[str, Snapshots] = field(default_factory=dict)  # per loss, when asked for: samples and D
 
 
 def saturation_race(data, steps: int = 300, *, pretrain_steps: int = 300, offset=(-3.0, 3.0), lr: float = 0.05,
-                    n_critic: int = 1, record_every: int = 10, seed: int = 0) -> RaceResult:
+                    n_critic: int = 1, record_every: int = 10, seed: int = 0, snapshot_bounds=None) -> RaceResult:
     """Minimax vs non-saturating generator loss from the same start against the same strong D.
 
     G starts with its output shifted by ``offset`` so that its samples sit far from ``data``;
     D is then trained against it for ``pretrain_steps`` until D(G(z)) ~ 0. Both losses continue
     from copies of that (G, D) pair with plain SGD (so a step is proportional to the gradient;
     Adam would rescale small gradients and partly hide the difference), k = ``n_critic``.
+    With ``snapshot_bounds``, both runs also keep :class:`~gancourse.callbacks.Snapshots` (500 samples and
+    D's surface over those bounds at every recorded step), for :class:`~gancourse.widgets.SnapshotPlayer`.
     """
     torch.manual_seed(seed)
     G0 = MLPGenerator(z_dim=2, out_dim=data.dim, hidden=64, depth=2)
@@ -97,10 +101,15 @@ def saturation_race(data, steps: int = 300, *, pretrain_steps: int = 300, offset
     def distance(G) -> float:
         return (generate(G, z_probe).mean(0) - target).norm().item()
 
-    recorded, distances, Gs, Ds = [0], {}, {}, {}
+    recorded, distances, Gs, Ds, snapshots = [0], {}, {}, {}, {}
     for loss in ("minimax", "nonsaturating"):
         G, D = copy.deepcopy(G0), copy.deepcopy(D0)
         track = [distance(G)]
+        callbacks = []
+        if snapshot_bounds is not None:
+            snapshots[loss] = Snapshots(z_probe[:500], bounds=snapshot_bounds)
+            snapshots[loss](0, G, D, None)
+            callbacks.append(snapshots[loss])
 
         def record(step, G, D, history, track=track, first=(loss == "minimax")):
             track.append(distance(G))
@@ -108,11 +117,11 @@ def saturation_race(data, steps: int = 300, *, pretrain_steps: int = 300, offset
                 recorded.append(step)
 
         train(G, D, ToyBatches(data, 128, seed=seed), loss=loss, steps=steps, n_critic=n_critic,
-              optimizer="sgd", lr_g=lr, lr_d=lr, seed=seed, device="cpu", callbacks=[record],
+              optimizer="sgd", lr_g=lr, lr_d=lr, seed=seed, device="cpu", callbacks=[record, *callbacks],
               callback_every=record_every, progress=False)
         distances[loss], Gs[loss], Ds[loss] = track, G, D
     return RaceResult(steps=recorded, distance=distances, d_fake_start=d_fake_start, grad_norm_start=grad_norm_start,
-                      G=Gs, D=Ds)
+                      G=Gs, D=Ds, snapshots=snapshots)
 
 
 @dataclass

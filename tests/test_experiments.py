@@ -157,3 +157,15 @@ def test_notebook_05_training_pulls_clipped_weights_off_the_walls(lr, pulled_off
               callbacks=[watch], callback_every=1)
     assert shares[1] > 0.85  # U(±1/√32) puts ~94 % beyond 0.01
     assert (shares[40] < shares[1] - 0.2) == pulled_off
+
+
+def test_saturation_race_snapshots_are_the_runs_at_the_recorded_steps():
+    race = saturation_race(make_toy("gaussian2d"), steps=40, pretrain_steps=100, record_every=20,
+                           snapshot_bounds=((-5, 4), (-4.5, 5)))
+    for loss, snaps in race.snapshots.items():
+        assert snaps.steps == race.steps == [0, 20, 40]
+        moved = (snaps.frame(-1)["samples"].mean(0) - snaps.frame(0)["samples"].mean(0)).norm().item()
+        travelled = race.distance[loss][0] - race.distance[loss][-1]
+        assert moved >= travelled - 0.05  # the frames follow the mean the race measures
+        assert snaps.frame(0)["surface"].shape == (60, 60)
+    assert saturation_race(make_toy("gaussian2d"), steps=20, pretrain_steps=20, record_every=20).snapshots == {}
