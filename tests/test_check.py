@@ -107,3 +107,9 @@ def test_sample_w1_check_passes_the_best_matching_and_fails_nearest_neighbours()
         check.sample_w1(lambda x_real, x_fake: abs(x_fake[:, 0].mean() - x_real[:, 0].mean()))
     with pytest.raises(check.ExerciseError, match="not answered yet"):
         check.sample_w1(_placeholder)
+
+
+def test_the_densities_the_02_checks_use_are_positive_on_their_grid_so_no_log_of_0_comes_up():
+    for _, x, p, q in check._density_pairs():
+        assert (p > 0).all() and (q > 0).all() and len(x) == len(p) == len(q)
+        assert abs(np.trapezoid(p, x) - 1) < 1e-6 and abs(np.trapezoid(q, x) - 1) < 1e-6
