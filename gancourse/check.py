@@ -99,3 +99,112 @@ def nonsaturating_loss(answer: Callable) -> int:
                    hint="G maximises log D(G(z)), so it minimises −mean(log σ(ℓ)); with logits ℓ, "
                         "−log σ(ℓ) = softplus(−ℓ). The minimax loss mean(log(1 − σ(ℓ))) is the other one.",
                    show=lambda case: f"logits with mean {case[0].mean():.2f}")
+
+
+def discriminator_loss(answer: Callable) -> int:
+    """01: the discriminator's BCE loss, −E[log D(x)] − E[log(1 − D(G(z)))], from its logits on both batches."""
+    g = torch.Generator().manual_seed(1)
+    cases = [(torch.randn(8, generator=g) * scale + shift, torch.randn(8, generator=g) * scale - shift)
+             for scale, shift in ((1, 0), (2, 3), (2, -3), (0.1, 0))]
+    return compare("discriminator_loss", answer, losses.d_bce, cases,
+                   hint="D maximises V = mean(log σ(ℓ_real)) + mean(log(1 − σ(ℓ_fake))), so its loss is −V; "
+                        "with logits, −log σ(ℓ) = softplus(−ℓ) and −log(1 − σ(ℓ)) = softplus(ℓ).",
+                   show=lambda case: f"real logits with mean {case[0].mean():.2f}, fake with mean {case[1].mean():.2f}")
+
+
+# --- 02_optimal_discriminator -----------------------------------------------------------------
+
+
+def _density_pairs() -> list[tuple]:
+    """(description, grid, p, q): Gaussian densities, positive everywhere on the grid (no 0/0, no log 0)."""
+    import numpy as np
+    from scipy.stats import norm
+
+    x = np.linspace(-8, 8, 1601)
+    mixture = 0.5 * (norm.pdf(x, -1.5, 0.6) + norm.pdf(x, 1.5, 0.6))
+    return [("p = N(0, 1), q = N(1, 0.5)", x, norm.pdf(x, 0, 1), norm.pdf(x, 1, 0.5)),
+            ("p = two bumps at ±1.5, q = N(0.5, 1.2)", x, mixture, norm.pdf(x, 0.5, 1.2)),
+            ("p = N(-3, 0.5), q = N(3, 0.5), far apart", x, norm.pdf(x, -3, 0.5), norm.pdf(x, 3, 0.5)),
+            ("p = q = N(0, 1)", x, norm.pdf(x, 0, 1), norm.pdf(x, 0, 1))]
+
+
+def _as_tensors(answer: Callable) -> Callable:
+    """The answer with an array result turned into a tensor, so a message about it stays one line."""
+    if not callable(answer):
+        return answer
+
+    def wrapped(*args):
+        got = answer(*args)
+        return got if got is None or isinstance(got, torch.Tensor) else torch.as_tensor(got)
+
+    return wrapped
+
+
+def optimal_discriminator(answer: Callable) -> int:
+    """02: D*(x) = p_data(x) / (p_data(x) + p_g(x)), on density values: numbers, then arrays on a grid."""
+    import numpy as np
+
+    from gancourse import theory
+
+    cases = [(0.4, 0.1), (0.05, 0.3), (1e-4, 2.0), (0.25, 0.25)]  # the values of p_data(x) and p_g(x) at one x
+    _, _, p, q = _density_pairs()[1]
+    cases.append((p, q))
+    return compare("optimal_discriminator", _as_tensors(answer),
+                   lambda p_data, p_g: torch.as_tensor(theory.optimal_discriminator(p_data, p_g)), cases,
+                   hint="at each x, D maximises p_data log D + p_g log(1 − D), which is largest at "
+                        "D = p_data / (p_data + p_g): near 1 where the data outweigh the generator. "
+                        "Write it with array operations, so that it works on whole grids too.",
+                   show=lambda case: (f"p_data(x) = {case[0]:g}, p_g(x) = {case[1]:g}" if np.ndim(case[0]) == 0
+                                      else f"two arrays of {len(case[0])} density values"))
+
+
+def js_divergence(answer: Callable) -> int:
+    """02: JS(p, q) = ½ KL(p ‖ m) + ½ KL(q ‖ m), m = (p + q)/2, by the trapezoid rule on the grid x."""
+    from gancourse import theory
+
+    cases, names = [], {}
+    for name, x, p, q in _density_pairs():
+        cases.append((p, q, x))
+        names[id(cases[-1])] = f"{name} on {len(x)} points of [{x[0]:g}, {x[-1]:g}]"
+    return compare("js_divergence", answer, theory.js_divergence, cases,
+                   hint="compare both densities with their mixture m = (p + q) / 2, not with each other, and "
+                        "average the two KL divergences: ½ KL(p ‖ m) + ½ KL(q ‖ m), each "
+                        "np.trapezoid(p * np.log(p / m), x). It lies between 0 and log 2.",
+                   show=lambda case: names[id(case)])
+
+
+# --- 03_js_vs_wasserstein ---------------------------------------------------------------------
+
+
+def js_lower_bound(answer: Callable) -> int:
+    """03: the JS that a discriminator certifies, (V̂ + log 4) / 2, from its logits on real and fake samples."""
+    from gancourse import theory
+
+    g = torch.Generator().manual_seed(3)
+    cases = [(torch.randn(16, generator=g) + shift, torch.randn(16, generator=g) - shift) for shift in (4, 1, -1)]
+    cases.append((torch.zeros(16), torch.zeros(16)))  # a discriminator that shrugs certifies nothing
+    return compare("js_lower_bound", answer, theory.js_lower_bound, cases,
+                   hint="V(D, G) ≤ V(D*, G) = 2 JS − log 4 for every D, so JS ≥ (V̂ + log 4) / 2 with "
+                        "V̂ = mean(log σ(ℓ_real)) + mean(log(1 − σ(ℓ_fake))); D = ½ everywhere gives 0.",
+                   show=lambda case: f"real logits with mean {case[0].mean():.2f}, fake with mean {case[1].mean():.2f}")
+
+
+def sample_w1(answer: Callable) -> int:
+    """03: W1 between two clouds of n points each: the least mean distance over the matchings of the points."""
+    from gancourse import theory
+    from gancourse.data import Gaussian, ParallelLines
+
+    g = torch.Generator().manual_seed(4)
+    clouds = [("N(0, 1) against N((1, 0), 1) in the plane", Gaussian([0.0, 0.0], 1.0), Gaussian([1.0, 0.0], 1.0)),
+              ("the parallel lines at θ = 1", ParallelLines(0.0), ParallelLines(1.0)),
+              ("the parallel lines at θ = 0.25", ParallelLines(0.0), ParallelLines(0.25))]
+    cases, names = [], {}
+    for name, real, fake in clouds:
+        cases.append((real.sample(40, generator=g), fake.sample(40, generator=g)))
+        names[id(cases[-1])] = f"40 points of each, {name}"
+    return compare("sample_w1", answer, theory.sample_w1, cases,
+                   hint="every point of one cloud must be sent to a different point of the other (a matching); "
+                        "W1 is the mean distance of the best matching, which scipy.optimize.linear_sum_assignment "
+                        "finds from the matrix of distances scipy.spatial.distance.cdist(x_real, x_fake). "
+                        "Sending each point to its nearest neighbour lets several share one, and is too small.",
+                   show=lambda case: names[id(case)])

@@ -29,6 +29,7 @@ COMMAND_MODULES = [
     "gancourse.commands.bench_modes",
     "gancourse.commands.fid",
     "gancourse.commands.classifier",
+    "gancourse.commands.exercises",
 ]
 
 
