@@ -2,6 +2,7 @@ import math
 
 import numpy as np
 import pytest
+import torch
 import torch.nn.functional as F
 from scipy.optimize import linear_sum_assignment
 from scipy.spatial.distance import cdist
@@ -112,3 +113,31 @@ def test_the_densities_the_02_checks_use_are_positive_on_their_grid_so_no_log_of
     for _, x, p, q in check._density_pairs():
         assert (p > 0).all() and (q > 0).all() and len(x) == len(p) == len(q)
         assert abs(np.trapezoid(p, x) - 1) < 1e-6 and abs(np.trapezoid(q, x) - 1) < 1e-6
+
+
+# --- 04_mode_collapse ---
+
+
+def _high_quality_share(samples, centres, std):
+    return (torch.cdist(samples, centres).min(1).values <= 3 * std).double().mean().item()
+
+
+def _modes_captured(samples, centres, std):
+    d = torch.cdist(samples, centres)
+    return len(set(d.argmin(1)[d.min(1).values <= 3 * std].tolist()))
+
+
+def test_high_quality_share_check_passes_the_reference_and_fails_a_fixed_radius_and_the_placeholder():
+    assert check.high_quality_share(_high_quality_share) == 5
+    with pytest.raises(check.ExerciseError, match="scales with std"):
+        check.high_quality_share(lambda s, c, std: (torch.cdist(s, c).min(1).values <= 3).double().mean())
+    with pytest.raises(check.ExerciseError, match="not answered yet"):
+        check.high_quality_share(_placeholder)
+
+
+def test_modes_captured_check_passes_the_reference_and_fails_counting_nearest_modes_alone():
+    assert check.modes_captured(_modes_captured) == 5
+    with pytest.raises(check.ExerciseError, match="not enough"):
+        check.modes_captured(lambda s, c, std: len(set(torch.cdist(s, c).argmin(1).tolist())))
+    with pytest.raises(check.ExerciseError, match="not answered yet"):
+        check.modes_captured(_placeholder)
