@@ -1,9 +1,10 @@
-"""The θ slider of 03_js_vs_wasserstein, tested where a person sees it: JupyterLab in Chromium.
+"""The notebooks' live controls, tested where a person sees them: JupyterLab in Chromium.
 
 Starts JupyterLab (from the Python running the tests) on a free localhost port with no token and
-throw-away config, settings and runtime folders, opens a copy of the notebook in headless Chromium
-through Playwright, runs all cells in fast mode, checks that no cell failed, moves the θ slider with
-the keyboard and checks that the figure under it is redrawn. Screenshots are kept in
+throw-away config, settings and runtime folders, once for all the notebooks below. For each, opens a
+copy in headless Chromium through Playwright, runs all cells in fast mode, checks that no cell failed,
+moves the control with the keyboard (and presses Play where there is one) and checks that the figure
+under it is redrawn with the caption its function gives for the new setting. Screenshots are kept in
 $GANCOURSE_SCREENSHOTS, or build/screenshots in the repository.
 
 Playwright drives the system's Chromium (Debian: ``apt-get install chromium``); it never downloads
@@ -25,7 +26,37 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-NOTEBOOK = "03_js_vs_wasserstein.ipynb"
+
+
+def _js_caption(mean: float, std: float) -> str:
+    """What 02's demo prints for p_g = N(mean, std²), from the functions it draws with (not from the browser)."""
+    import numpy as np
+
+    from gancourse import theory
+    from gancourse.data.toy import Gaussian, GaussianMixture
+
+    x = np.linspace(-12, 12, 4801)
+    p_data = theory.density_on_grid(GaussianMixture([[-1.5], [1.5]], std=0.6), x)
+    js = theory.js_divergence(p_data, theory.density_on_grid(Gaussian(mean, std), x), x)
+    return f"JS(p_data, p_g) = {js:.4f}"
+
+
+def _lines_caption(theta: float) -> str:
+    from gancourse import theory
+
+    return f"JS = {float(theory.parallel_lines_js(theta)):.4f}, W1 = {float(theory.parallel_lines_w1(theta)):.2f}"
+
+
+# notebook -> its control's caption before a move, after one step right of the first slider (as its function
+# computes it for the new setting), and after pressing Play (None: no Play button)
+CONTROLS = {
+    "02_optimal_discriminator.ipynb": dict(before=lambda: _js_caption(0.5, 1.2), after=lambda: _js_caption(0.6, 1.2),
+                                           played=None),
+    "03_js_vs_wasserstein.ipynb": dict(before=lambda: _lines_caption(1.0), after=lambda: _lines_caption(1.25),
+                                       played=None),
+    "01_first_gan.ipynb": dict(before=lambda: "generator step 0", after=lambda: "generator step 10",
+                               played="generator step 150"),  # 16 frames, one every 10 of 150 fast steps
+}
 CHROMIUM = Path(os.environ.get("GANCOURSE_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_FLAGS = [
     "--no-sandbox",  # we may run as root, where Chromium's sandbox refuses to start
@@ -78,12 +109,14 @@ def sync_api():
     return pytest.importorskip("playwright.sync_api", reason="pip install playwright (no browser download needed)")
 
 
-@pytest.fixture
-def jupyter_lab(tmp_path):
-    """A JupyterLab server on a copy of the notebook; yields (base URL, notebook folder)."""
+@pytest.fixture(scope="module")
+def jupyter_lab(tmp_path_factory):
+    """A JupyterLab server on copies of the notebooks; yields (base URL, notebook folder)."""
+    tmp_path = tmp_path_factory.mktemp("lab")
     work, state = tmp_path / "notebooks", tmp_path / "jupyter"
     work.mkdir()
-    shutil.copy(ROOT / "notebooks" / NOTEBOOK, work / NOTEBOOK)
+    for notebook in CONTROLS:
+        shutil.copy(ROOT / "notebooks" / notebook, work / notebook)
     settings = state / "settings" / "@jupyterlab" / "apputils-extension"
     settings.mkdir(parents=True)
     # no "would you like news?" pop-up, no update check: the network may be closed
@@ -120,14 +153,14 @@ def jupyter_lab(tmp_path):
             process.wait()
 
 
-def _kernel_idle(url: str) -> bool:
+def _kernel_idle(url: str, notebook: str) -> bool:
     """True once the notebook's kernel is started and idle, as the server reports it."""
     try:
         with urllib.request.urlopen(f"{url}/api/sessions", timeout=2) as response:
             sessions = json.load(response)
     except OSError:
         return False
-    return any(s.get("path", "").endswith(NOTEBOOK) and (s.get("kernel") or {}).get("execution_state") == "idle"
+    return any(s.get("path", "").endswith(notebook) and (s.get("kernel") or {}).get("execution_state") == "idle"
                for s in sessions)
 
 
@@ -145,22 +178,25 @@ def _prompts_done(page) -> bool:
     return bool(prompts) and all(p.strip() not in ("[*]:", "[ ]:", "") for p in prompts)
 
 
-def _wait(condition, timeout_s: float, what: str, page=None, shots: Path | None = None) -> None:
+def _wait(condition, timeout_s: float, what: str, page=None, shot: Path | None = None) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if condition():
             return
         time.sleep(0.5)
-    if page is not None and shots is not None:
-        page.screenshot(path=str(shots / "03_timeout.png"), full_page=True)
+    if page is not None and shot is not None:
+        page.screenshot(path=str(shot), full_page=True)
     raise TimeoutError(f"timed out after {timeout_s} s waiting for {what}")
 
 
-def test_theta_slider_redraws_the_figure(sync_api, jupyter_lab, tmp_path):
+@pytest.mark.parametrize("notebook", list(CONTROLS))
+def test_the_control_redraws_the_figure_as_its_function_says(sync_api, jupyter_lab, tmp_path, notebook):
     url, work = jupyter_lab
-    shots = screenshot_dir()
-    for old in shots.glob("03_*.png"):  # a stale picture from an earlier run would mislead
+    expected = CONTROLS[notebook]
+    shots, prefix = screenshot_dir(), notebook[:2]
+    for old in shots.glob(f"{prefix}_*.png"):  # a stale picture from an earlier run would mislead
         old.unlink()
+    timeout_shot = shots / f"{prefix}_timeout.png"
     print(f"\nscreenshots: {shots}")
     started = time.monotonic()
 
@@ -171,16 +207,16 @@ def test_theta_slider_redraws_the_figure(sync_api, jupyter_lab, tmp_path):
         )
         try:
             page = context.new_page()
-            page.goto(f"{url}/lab/tree/{NOTEBOOK}")
+            page.goto(f"{url}/lab/workspaces/nb{prefix}/tree/{notebook}?reset")  # this notebook alone
             page.locator(".jp-NotebookPanel .jp-Cell").first.wait_for(timeout=LAB_START_TIMEOUT_S * 1000)
-            _wait(lambda: _accept_dialog(page) or _kernel_idle(url), LAB_START_TIMEOUT_S, "the kernel to start",
-                  page, shots)
+            _wait(lambda: _accept_dialog(page) or _kernel_idle(url, notebook), LAB_START_TIMEOUT_S,
+                  "the kernel to start", page, timeout_shot)
             page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").wait_for(timeout=60_000)
 
             page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
             page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
             _wait(lambda: _accept_dialog(page) or _prompts_done(page), RUN_ALL_TIMEOUT_S, "all cells to run",
-                  page, shots)
+                  page, timeout_shot)
             page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").wait_for(timeout=60_000)
             ran_s = time.monotonic() - started
 
@@ -188,40 +224,45 @@ def test_theta_slider_redraws_the_figure(sync_api, jupyter_lab, tmp_path):
             image = demo.locator("img")
             image.wait_for(timeout=60_000)
             demo.scroll_into_view_if_needed()
-            page.screenshot(path=str(shots / "03_after_run_all.png"), full_page=False)
+            page.screenshot(path=str(shots / f"{prefix}_after_run_all.png"), full_page=False)
 
             # no cell failed: read the saved notebook, where an error is an output of type "error"
             page.keyboard.press("Control+s")
-            _wait(lambda: any(o.get("output_type") for c in _cells(work) for o in c.get("outputs", [])),
+            _wait(lambda: any(o.get("output_type") for c in _cells(work, notebook) for o in c.get("outputs", [])),
                   60, "the notebook to be saved with its outputs")
-            errors = [o for c in _cells(work) for o in c.get("outputs", []) if o.get("output_type") == "error"]
+            errors = [o for c in _cells(work, notebook) for o in c.get("outputs", [])
+                      if o.get("output_type") == "error"]
             assert not errors, f"cells failed: {[(e['ename'], e['evalue']) for e in errors]}"
             assert page.locator(".jp-OutputArea-output", has_text="Traceback").count() == 0
 
             caption = demo.locator(".widget-html")
             before_src, before_png = image.get_attribute("src"), image.screenshot()
-            before_caption = caption.inner_text()
-            assert "θ = 1" in before_caption, before_caption
-            (shots / "03_slider_before.png").write_bytes(demo.screenshot())
+            before, after = expected["before"](), expected["after"]()
+            assert before in caption.inner_text(), (before, caption.inner_text())
+            (shots / f"{prefix}_control_before.png").write_bytes(demo.screenshot())
 
-            # move θ one step to the right with the keyboard, as a person can
-            handle = demo.locator(".noUi-handle").first
-            handle.click()
+            # move the slider one step to the right with the keyboard, as a person can
+            demo.locator(".noUi-handle").first.click()
             page.keyboard.press("ArrowRight")
-            _wait(lambda: caption.inner_text() != before_caption and image.get_attribute("src") != before_src,
-                  REDRAW_TIMEOUT_S, "the figure to be redrawn after moving the slider", page, shots)
+            _wait(lambda: after in caption.inner_text() and image.get_attribute("src") != before_src,
+                  REDRAW_TIMEOUT_S, f"the caption to read {after!r} after moving the slider", page, timeout_shot)
             time.sleep(1.0)  # let the new image finish painting
-            after_png = image.screenshot()
-            (shots / "03_slider_after.png").write_bytes(demo.screenshot())
-            print(f"run all: {ran_s:.0f} s; caption after the move: {caption.inner_text()!r}")
-            assert "θ = 1.25" in caption.inner_text()
-            assert after_png != before_png
+            assert image.screenshot() != before_png
+            (shots / f"{prefix}_control_after.png").write_bytes(demo.screenshot())
+
+            if expected["played"]:  # Play runs through every frame to the last
+                demo.locator(".widget-play button").first.click()
+                _wait(lambda: expected["played"] in caption.inner_text(), REDRAW_TIMEOUT_S,
+                      f"Play to reach {expected['played']!r}", page, timeout_shot)
+                time.sleep(1.0)
+                (shots / f"{prefix}_control_played.png").write_bytes(demo.screenshot())
+            print(f"{notebook}: run all {ran_s:.0f} s; caption at the end: {caption.inner_text()!r}")
         finally:
             context.close()
 
 
-def _cells(folder: Path) -> list[dict]:
+def _cells(folder: Path, notebook: str) -> list[dict]:
     try:
-        return json.loads((folder / NOTEBOOK).read_text())["cells"]
+        return json.loads((folder / notebook).read_text())["cells"]
     except (OSError, json.JSONDecodeError):  # being written
         return []
