@@ -93,3 +93,23 @@ def group_latents(z: torch.Tensor, labels: torch.Tensor, label, k: int | None = 
     if len(rows) == 0:
         raise ValueError(f"no latent vector carries the label {label!r}.")
     return rows[:k]
+
+
+def random_directions(z_dim: int, k: int, seed: int = 0) -> torch.Tensor:
+    """``k`` orthonormal directions (k, z_dim) in latent space, drawn at random from ``seed``."""
+    if not 1 <= k <= z_dim:
+        raise ValueError(f"need between 1 and z_dim = {z_dim} directions, got {k}.")
+    q, _ = torch.linalg.qr(torch.randn(z_dim, k, generator=torch.Generator().manual_seed(seed)))
+    return q.T.contiguous()
+
+
+def walk(z: torch.Tensor, directions: torch.Tensor, amounts) -> torch.Tensor:
+    """``z`` moved by ``amounts[i]`` along each of the orthonormal ``directions[i]``: z + Σ aᵢ uᵢ.
+
+    With orthonormal directions the step's length is √(Σ aᵢ²), and ``z``'s coordinate along uᵢ
+    changes by exactly aᵢ: what a latent-space slider shows.
+    """
+    amounts = torch.as_tensor(amounts, dtype=z.dtype).reshape(-1)
+    if len(amounts) != len(directions):
+        raise ValueError(f"one amount per direction: got {len(amounts)} for {len(directions)} directions.")
+    return z + amounts @ directions

@@ -15,6 +15,7 @@ import io
 
 import ipywidgets as widgets
 import numpy as np
+import torch
 from matplotlib.figure import Figure
 
 from gancourse import theory
@@ -175,3 +176,35 @@ class SnapshotPlayer(FigureSliders):
         if frame not in self._cache:
             self._cache[frame] = super().render(**values)
         return self._cache[frame]
+
+
+def latent_explorer(G, z0, z1, *, k: int = 3, span: float = 3.0, seed: int = 0) -> FigureSliders:
+    """Sliders along ``k`` random latent directions from ``z0``, and one interpolating from ``z0`` to ``z1``.
+
+    The top image is G at :func:`gancourse.latent.walk` of ``z0`` by the slider amounts; below it, G at
+    the same point t of the linear and of the spherical path to ``z1`` (walked by the same amounts), with
+    each path's |z|, so the lecturer shows the linear path losing the norm the spherical one keeps.
+    """
+    from gancourse.latent import lerp, random_directions, slerp, walk
+    from gancourse.models import generate
+    from gancourse.plot import show_images
+
+    directions = random_directions(G.z_dim, k, seed=seed)
+
+    def draw(fig, t, **amounts):
+        a = [amounts[f"u{i}"] for i in range(k)]
+        start, end = walk(z0, directions, a), walk(z1, directions, a)
+        points = {"walked from z₀": start, "linear, at t": lerp(start, end, [t])[0],
+                  "spherical, at t": slerp(start, end, [t])[0]}
+        images = generate(G, torch.stack(list(points.values())))
+        for ax, (name, z), image in zip(fig.subplots(1, 3), points.items(), images, strict=True):
+            show_images(ax, image[None], nrow=1, title=f"{name}\n|z| = {z.norm():.2f}")
+        return (f"t = {t:.2f}, along the directions {', '.join(f'{v:+.1f}' for v in a)} &nbsp;|&nbsp; "
+                f"|z| linear {points['linear, at t'].norm():.2f}, spherical {points['spherical, at t'].norm():.2f}")
+
+    style = {"description_width": "initial"}
+    sliders = {f"u{i}": widgets.FloatSlider(value=0.0, min=-span, max=span, step=0.5, description=f"direction {i + 1}",
+                                            continuous_update=False, style=style) for i in range(k)}
+    sliders["t"] = widgets.FloatSlider(value=0.5, min=0.0, max=1.0, step=0.1, description="z₀ → z₁: t",
+                                       continuous_update=False, style=style)
+    return FigureSliders(draw, sliders, figsize=(9.0, 3.4))

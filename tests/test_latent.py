@@ -84,3 +84,18 @@ def test_jitter_and_groups():
     torch.testing.assert_close(group_latents(zs, labels, 7), zs[1:])
     with pytest.raises(ValueError, match="label 5"):
         group_latents(zs, labels, 5)
+
+
+def test_walk_moves_each_coordinate_by_its_amount_along_orthonormal_directions():
+    from gancourse.latent import random_directions, walk
+
+    u = random_directions(100, 3, seed=1)
+    torch.testing.assert_close(u @ u.T, torch.eye(3), atol=1e-5, rtol=0)
+    z = torch.randn(100)
+    moved = walk(z, u, [2.0, 0.0, -1.0])
+    torch.testing.assert_close(u @ (moved - z), torch.tensor([2.0, 0.0, -1.0]), atol=1e-5, rtol=0)
+    assert (moved - z).norm().item() == pytest.approx(5 ** 0.5, rel=1e-5)
+    skewed = torch.stack([u[0], u[0] + u[1]])  # not orthonormal: the second amount also moves along u[0]
+    assert not torch.allclose(skewed @ (walk(z, skewed, [0.0, 1.0]) - z), torch.tensor([0.0, 1.0]))
+    with pytest.raises(ValueError, match="one amount per direction"):
+        walk(z, u, [1.0])

@@ -154,3 +154,26 @@ def test_snapshot_player_refuses_runs_of_different_lengths():
 
     with pytest.raises(ValueError, match="same number"):
         SnapshotPlayer({"a": _recorded(4), "b": _recorded(5)})
+
+
+def test_latent_explorer_draws_what_g_makes_at_the_walked_point():
+    import torch
+
+    from gancourse.latent import random_directions, slerp, walk
+    from gancourse.models import DCGANGenerator, generate
+    from gancourse.widgets import latent_explorer
+
+    torch.manual_seed(0)
+    G = DCGANGenerator(z_dim=16, image_size=28, channels=1, width=8)
+    z0, z1 = torch.randn(2, 16)
+    explorer = latent_explorer(G, z0, z1, k=2)
+    first = explorer.png
+    explorer.set(u0=1.5)
+    assert explorer.png != first and "+1.5, +0.0" in explorer.caption.value
+    u = random_directions(16, 2)
+    start, end = walk(z0, u, [1.5, 0.0]), walk(z1, u, [1.5, 0.0])
+    assert f"spherical {slerp(start, end, [0.5])[0].norm():.2f}" in explorer.caption.value
+    assert f"linear {((start + end) / 2).norm():.2f}" in explorer.caption.value
+    explorer.set(u0=0.0)
+    assert explorer.png == first  # back where it started: the same pictures of G
+    assert generate(G, z0[None]).shape == (1, 1, 28, 28)
