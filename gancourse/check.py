@@ -139,7 +139,13 @@ def wasserstein_critic_loss(answer: Callable) -> int:
 
 def _clipped(clip: Callable, seed: int, c: float) -> torch.Tensor:
     D = _toy_critic(seed)
-    clip(D, c)
+    try:
+        clip(D, c)
+    except RuntimeError as err:
+        if "in-place" not in str(err):
+            raise
+        raise ExerciseError("clip_weights: torch refuses to change a parameter in place while it records "
+                            "gradients.\nHint: put the loop inside `with torch.no_grad():`.") from None
     return torch.cat([p.detach().flatten() for p in D.parameters()])
 
 
@@ -164,9 +170,11 @@ def clipped_lipschitz_bound(answer: Callable) -> int:
                    hint="an m×n matrix with entries in [−c, c] stretches a vector by at most c·√(m·n) (its "
                         "Frobenius norm); multiply that over every torch.nn.Linear in D.modules(). Biases and "
                         "LeakyReLU add no slope.",
-                   show=lambda case: f"an MLP critic with Linear layers "
-                                     f"{[tuple(m.weight.shape) for m in case[0].modules() if isinstance(m, torch.nn.Linear)]}"
-                                     f" and c = {case[1]}")
+                   show=lambda case: f"an MLP critic with Linear layers {_linear_shapes(case[0])} and c = {case[1]}")
+
+
+def _linear_shapes(D) -> list[tuple[int, int]]:
+    return [tuple(layer.weight.shape) for layer in D.modules() if isinstance(layer, torch.nn.Linear)]
 
 
 # --- 06_dcgan ---------------------------------------------------------------------------------

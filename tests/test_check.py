@@ -57,6 +57,8 @@ def test_clip_weights_check_passes_the_reference_and_fails_a_copy_and_weights_wi
         check.clip_weights(lambda module, c: [p.clamp(-c, c) for p in module.parameters()])  # not in place
     with pytest.raises(check.ExerciseError, match="Hint"):
         check.clip_weights(_clip_weights_only)  # the biases stay out of the box
+    with pytest.raises(check.ExerciseError, match="torch.no_grad"):
+        check.clip_weights(lambda module, c: [p.clamp_(-c, c) for p in module.parameters()])
     with pytest.raises(check.ExerciseError, match="not answered yet"):
         check.clip_weights(_placeholder)
     with pytest.raises(check.ExerciseError, match="expected a function"):
