@@ -20,6 +20,7 @@ import math
 from collections.abc import Callable, Iterable
 from typing import Any
 
+import numpy as np
 import torch
 
 from gancourse import losses
@@ -254,3 +255,243 @@ def modes_captured(answer: Callable) -> int:
                         f"that sample's nearest mode; being some sample's nearest mode is not enough (samples "
                         f"far from every mode still have a nearest one).",
                    show=lambda case: case[3])
+def _function(name: str, answer) -> None:
+    if not callable(answer):
+        raise ExerciseError(f"{name}: expected a function, got {type(answer).__name__}.")
+
+
+def _score_cases(seed: int = 0) -> list[tuple]:
+    g = torch.Generator().manual_seed(seed)
+    return [(torch.randn(16, generator=g) * scale + shift, torch.randn(16, generator=g) * scale)
+            for scale, shift in ((1, 0), (2, 3), (0.5, -1))]
+
+
+def _toy_critic(seed: int, hidden: int = 16, depth: int = 2):
+    from gancourse.models import toy_networks
+
+    torch.manual_seed(seed)
+    return toy_networks(2, hidden=hidden, depth=depth)[1]
+
+
+def _per_sample(alpha: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    return alpha.reshape(-1, *([1] * (like.dim() - 1)))  # (B,) -> (B, 1, ..., 1)
+
+
+# --- 05_wgan ----------------------------------------------------------------------------------
+
+
+def wasserstein_critic_loss(answer: Callable) -> int:
+    """05: the critic's loss to minimise, E[f(G(z))] − E[f(x)], from its scores on real and fake samples."""
+    return compare("wasserstein_critic_loss", answer, losses.d_wasserstein, _score_cases(),
+                   hint="the critic maximises mean f(x_real) − mean f(x_fake); a loss is minimised, so return "
+                        "its negative, mean(fake_scores) − mean(real_scores). The scores are not probabilities: "
+                        "no sigmoid, no log.",
+                   show=lambda case: f"real scores with mean {case[0].mean():.2f}, fake scores with mean "
+                                     f"{case[1].mean():.2f}")
+
+
+def _clipped(clip: Callable, seed: int, c: float) -> torch.Tensor:
+    D = _toy_critic(seed)
+    try:
+        clip(D, c)
+    except RuntimeError as err:
+        if "in-place" not in str(err):
+            raise
+        raise ExerciseError("clip_weights: torch refuses to change a parameter in place while it records "
+                            "gradients.\nHint: put the loop inside `with torch.no_grad():`.") from None
+    return torch.cat([p.detach().flatten() for p in D.parameters()])
+
+
+def clip_weights(answer: Callable) -> int:
+    """05: WGAN's weight clipping, every parameter of a module clamped into [−c, c] in place."""
+    _function("clip_weights", answer)
+    return compare("clip_weights", lambda seed, c: _clipped(answer, seed, c),
+                   lambda seed, c: _clipped(losses.clip_weights_, seed, c), [(0, 0.01), (1, 0.1), (2, 0.5)],
+                   hint="clamp every tensor of module.parameters() (weights and biases) in place, "
+                        "p.clamp_(-c, c), inside `with torch.no_grad():`; `p = p.clamp(-c, c)` makes a new "
+                        "tensor and leaves the module unchanged.",
+                   show=lambda case: f"a fresh toy critic (seed {case[0]}) and c = {case[1]}")
+
+
+def clipped_lipschitz_bound(answer: Callable) -> int:
+    """05: the slope clipping guarantees for an MLP critic, the product of c·√(m·n) over its Linear layers."""
+    from gancourse.metrics import probes
+
+    cases = [(_toy_critic(0, hidden=128, depth=3), 0.01), (_toy_critic(1, hidden=16, depth=2), 0.1),
+             (_toy_critic(2, hidden=64, depth=4), 0.05)]
+    return compare("clipped_lipschitz_bound", answer, probes.clipped_lipschitz_bound, cases,
+                   hint="an m×n matrix with entries in [−c, c] stretches a vector by at most c·√(m·n) (its "
+                        "Frobenius norm); multiply that over every torch.nn.Linear in D.modules(). Biases and "
+                        "LeakyReLU add no slope.",
+                   show=lambda case: f"an MLP critic with Linear layers {_linear_shapes(case[0])} and c = {case[1]}")
+
+
+def _linear_shapes(D) -> list[tuple[int, int]]:
+    return [tuple(layer.weight.shape) for layer in D.modules() if isinstance(layer, torch.nn.Linear)]
+
+
+# --- 06_dcgan ---------------------------------------------------------------------------------
+
+# (side, kernel, stride, padding): DCGAN's layers, and strides that leave a remainder to floor away
+_CONV_CASES = [(28, 4, 2, 1), (14, 4, 2, 1), (7, 7, 1, 0), (7, 4, 2, 1), (64, 5, 2, 2), (32, 3, 1, 1), (6, 3, 2, 0)]
+_CONV_TRANSPOSE_CASES = [(1, 7, 1, 0), (7, 4, 2, 1), (14, 4, 2, 1), (4, 4, 2, 1), (3, 3, 2, 0), (5, 5, 1, 2)]
+
+
+def _show_conv(case: tuple) -> str:
+    return "side {}, kernel {}, stride {}, padding {}".format(*case)
+
+
+def conv_output_side(answer: Callable) -> int:
+    """06: a convolution's output side, ⌊(i + 2p − k)/s⌋ + 1."""
+    from gancourse import models
+
+    return compare("conv_output_side", answer, models.conv_output_side, _CONV_CASES, atol=0,
+                   hint="pad the side (i + 2p), count the places a kernel of k fits at steps of s: "
+                        "(i + 2p − k) // s + 1. The floor matters when s does not divide i + 2p − k.",
+                   show=_show_conv)
+
+
+def conv_transpose_output_side(answer: Callable) -> int:
+    """06: a transposed convolution's output side, (i − 1)·s − 2p + k."""
+    from gancourse import models
+
+    return compare("conv_transpose_output_side", answer, models.conv_transpose_output_side, _CONV_TRANSPOSE_CASES,
+                   atol=0, hint="undo the convolution's map: the i inputs sit s apart, spanning (i − 1)·s + 1 "
+                                "places; the kernel adds k − 1, the padding takes 2p away: (i − 1)·s − 2p + k.",
+                   show=_show_conv)
+
+
+def _slerp_cases(seed: int = 0) -> list[tuple]:
+    g = torch.Generator().manual_seed(seed)
+    z0, z1 = torch.randn(2, 100, generator=g)
+    return [(z0, z1, 0.5), (z0, z1, 0.25), (z1, z0, 0.9), (torch.tensor([1.0, 0.0]), torch.tensor([0.0, 2.0]), 0.5),
+            (torch.randn(3, generator=g), torch.randn(3, generator=g), 0.7)]
+
+
+def slerp(answer: Callable) -> int:
+    """06: spherical interpolation between two latent vectors, sin((1−t)ω)/sin ω · z0 + sin(tω)/sin ω · z1."""
+    from gancourse import latent
+
+    return compare("slerp", answer, lambda z0, z1, t: latent.slerp(z0, z1, [t])[0], _slerp_cases(),
+                   hint="ω is the angle between z0 and z1, cos ω = z0·z1 / (|z0| |z1|); the weights are "
+                        "sin((1 − t)ω)/sin ω and sin(tω)/sin ω. The straight line (1 − t) z0 + t z1 is lerp: "
+                        "its midpoint is shorter than both ends.",
+                   show=lambda case: f"z0, z1 in {case[0].numel()} dimensions and t = {case[2]}")
+
+
+# --- 07_wgan_gp -------------------------------------------------------------------------------
+
+
+def _image_cases(seed: int = 0) -> list[tuple]:
+    g = torch.Generator().manual_seed(seed)
+    return [(torch.rand(*shape, generator=g) * 2 - 1, torch.rand(*shape, generator=g) * 2 - 1,
+             torch.rand(shape[0], generator=g)) for shape in ((4, 1, 28, 28), (3, 3, 8, 8), (6, 2))]
+
+
+def _show_batch(case: tuple) -> str:
+    return f"batches of shape {tuple(case[0].shape)} and alpha {[round(a, 2) for a in case[2].tolist()]}"
+
+
+def interpolates(answer: Callable) -> int:
+    """07: the points of the penalty, x̂ = α·x_real + (1 − α)·x_fake with one α per sample."""
+    return compare("interpolates", answer,
+                   lambda x_real, x_fake, alpha: losses.interpolates(x_real, x_fake, alpha=_per_sample(alpha, x_real)),
+                   _image_cases(),
+                   hint="alpha has one number per sample, shape (B,); reshape it to (B, 1, ..., 1), "
+                        "alpha.view(-1, *[1] * (x_real.dim() - 1)), so it multiplies a whole image, and weight "
+                        "x_real by alpha and x_fake by 1 − alpha.",
+                   show=_show_batch)
+
+
+def _image_critic(seed: int):
+    from gancourse.models import image_networks
+
+    torch.manual_seed(seed)
+    return image_networks(1, 28, width=4, norm="none")[1]  # a small critic without batch norm, as in 07
+
+
+def gradient_penalty(answer: Callable) -> int:
+    """07: the WGAN-GP penalty E[(‖∇D(x̂)‖₂ − 1)²] on the interpolates, kept differentiable for training."""
+    _function("gradient_penalty", answer)
+    images, _, points = _image_cases(1)
+    cases = [(_image_critic(0), *images), (_image_critic(1), *images), (_toy_critic(0), *points)]
+
+    def reference(D, x_real, x_fake, alpha):
+        return losses.gradient_penalty(D, x_real, x_fake, alpha=_per_sample(alpha, x_real))
+
+    n = compare("gradient_penalty", answer, reference, cases,
+                hint="make x̂ (one alpha per sample), x_hat.requires_grad_(True), take "
+                     "torch.autograd.grad(D(x_hat).sum(), x_hat, create_graph=True)[0], one norm per sample "
+                     "over all its pixels (grad.flatten(1).norm(dim=1)), then the mean of (norm − 1)².",
+                show=lambda case: f"a critic {type(case[0]).__name__} and {_show_batch(case[1:])}")
+    penalty = _run(answer, *cases[0])
+    if not (isinstance(penalty, torch.Tensor) and penalty.requires_grad):
+        raise ExerciseError("gradient_penalty: the value is right, but the critic cannot be trained on it: it "
+                            "carries no gradient.\nHint: pass create_graph=True to torch.autograd.grad, so "
+                            "the penalty can itself be differentiated.")
+    return n
+
+
+# --- 08_evaluation ----------------------------------------------------------------------------
+
+
+def _gaussian_cases(seed: int = 0) -> list[tuple]:
+    rng = np.random.default_rng(seed)
+
+    def covariance(d):
+        a = rng.normal(size=(d, d))
+        return a @ a.T + 0.1 * np.eye(d)  # symmetric positive definite, not diagonal: the pair do not commute
+
+    cases = [(np.zeros(2), np.eye(2), np.ones(2), 4 * np.eye(2))]  # closed form: 2 + 2·(1 + 4 − 2·2) = 4
+    for d in (2, 3, 8):
+        cases.append((rng.normal(size=d), covariance(d), rng.normal(size=d), covariance(d)))
+    mu, sigma = rng.normal(size=4), covariance(4)
+    return cases + [(mu, sigma, mu, sigma)]  # the same Gaussian twice: 0
+
+
+def frechet_distance(answer: Callable) -> int:
+    """08: the Fréchet distance between N(μ1, Σ1) and N(μ2, Σ2), ‖μ1 − μ2‖² + Tr(Σ1 + Σ2 − 2(Σ1Σ2)^½)."""
+    from gancourse.metrics import fid
+
+    return compare("frechet_distance", answer, lambda mu1, s1, mu2, s2: fid.frechet_distance((mu1, s1), (mu2, s2)),
+                   _gaussian_cases(), atol=1e-5,
+                   hint="the square root is of the matrix product Σ1Σ2 (scipy.linalg.sqrtm; keep its .real), "
+                        "not the product of two square roots: √Σ1·√Σ2 differs when Σ1 and Σ2 do not commute. "
+                        "And the trace term carries a factor 2.",
+                   show=lambda case: f"Gaussians in {len(case[0])} dimensions")
+
+
+def _probability_cases(seed: int = 0) -> list[tuple]:
+    g = torch.Generator().manual_seed(seed)
+    soft = [torch.softmax(torch.randn(200, 10, generator=g) * scale, dim=1).numpy() for scale in (0.5, 3.0)]
+    one_per_class = np.eye(10)[np.arange(200) % 10]  # sure and even: 10, the most a score can be
+    one_class = np.eye(10)[np.zeros(200, dtype=int)]  # sure, but always the same class: 1
+    return [(p,) for p in (*soft, one_per_class, one_class)]
+
+
+def inception_score(answer: Callable) -> int:
+    """08: the Inception Score of class probabilities p(y|x) (N, classes), exp(E_x KL(p(y|x) ‖ p(y)))."""
+    from gancourse.metrics import classifier
+
+    return compare("inception_score", answer, lambda probs: classifier.inception_score(probs, splits=1)[0],
+                   _probability_cases(),
+                   hint="p(y) is the mean of the rows; KL(p(y|x) ‖ p(y)) = Σ_y p(y|x) log(p(y|x) / p(y)) per row, "
+                        "with 0 log 0 = 0 (scipy.special.xlogy or rel_entr); average over the rows, then exp.",
+                   show=lambda case: f"probabilities of shape {case[0].shape} whose largest entries average "
+                                     f"{case[0].max(1).mean():.2f}")
+
+
+def kl_to_uniform(answer: Callable) -> int:
+    """08: KL(q ‖ uniform) of the class histogram q of predicted labels, Σ_c q_c log(q_c · n_classes)."""
+    from gancourse.metrics import classifier
+
+    rng = np.random.default_rng(0)
+    cases = [(np.zeros(50, dtype=int), 10), (np.arange(100) % 10, 10), (np.array([1, 8, 9] * 30), 10),
+             (rng.integers(0, 4, size=80), 10), (rng.choice(5, size=60, p=[0.5, 0.2, 0.1, 0.1, 0.1]), 5)]
+    return compare("kl_to_uniform", answer,
+                   lambda labels, n_classes: classifier.coverage_of_labels(labels, n_classes).kl_to_uniform, cases,
+                   hint="q_c is the share of the labels equal to c (np.bincount(labels, minlength=n_classes) / "
+                        "len(labels)); sum q_c log(q_c · n_classes) over the classes present (0 log 0 = 0), "
+                        "in nats (natural log). The other direction, KL(uniform ‖ q), is infinite for a missing class.",
+                   show=lambda case: f"{len(case[0])} labels over {case[1]} classes, histogram "
+                                     f"{np.bincount(case[0], minlength=case[1]).tolist()}")

@@ -2,13 +2,15 @@ import math
 
 import numpy as np
 import pytest
+import scipy.linalg
+import scipy.special
 import torch
 import torch.nn.functional as F
 from scipy.optimize import linear_sum_assignment
 from scipy.spatial.distance import cdist
 from scipy.stats import wasserstein_distance_nd
 
-from gancourse import check, losses
+from gancourse import check, losses, models
 
 
 def _placeholder(*args):
@@ -141,3 +143,176 @@ def test_modes_captured_check_passes_the_reference_and_fails_counting_nearest_mo
         check.modes_captured(lambda s, c, std: len(set(torch.cdist(s, c).argmin(1).tolist())))
     with pytest.raises(check.ExerciseError, match="not answered yet"):
         check.modes_captured(_placeholder)
+# --- 05_wgan ---
+
+
+def test_wasserstein_critic_loss_check_passes_the_reference_and_fails_the_flipped_sign_and_the_bce_loss():
+    assert check.wasserstein_critic_loss(losses.d_wasserstein) == 3
+    with pytest.raises(check.ExerciseError, match="Hint"):
+        check.wasserstein_critic_loss(lambda real, fake: real.mean() - fake.mean())  # the objective, not the loss
+    with pytest.raises(check.ExerciseError, match="Hint"):
+        check.wasserstein_critic_loss(losses.d_bce)
+    with pytest.raises(check.ExerciseError, match="not answered yet"):
+        check.wasserstein_critic_loss(_placeholder)
+
+
+def _clip_weights_only(module, c):
+    with torch.no_grad():
+        for layer in module.modules():
+            if isinstance(layer, torch.nn.Linear):
+                layer.weight.clamp_(-c, c)
+
+
+def test_clip_weights_check_passes_the_reference_and_fails_a_copy_and_weights_without_biases():
+    assert check.clip_weights(losses.clip_weights_) == 3
+    with pytest.raises(check.ExerciseError, match="Hint"):
+        check.clip_weights(lambda module, c: [p.clamp(-c, c) for p in module.parameters()])  # not in place
+    with pytest.raises(check.ExerciseError, match="Hint"):
+        check.clip_weights(_clip_weights_only)  # the biases stay out of the box
+    with pytest.raises(check.ExerciseError, match="torch.no_grad"):
+        check.clip_weights(lambda module, c: [p.clamp_(-c, c) for p in module.parameters()])
+    with pytest.raises(check.ExerciseError, match="not answered yet"):
+        check.clip_weights(_placeholder)
+    with pytest.raises(check.ExerciseError, match="expected a function"):
+        check.clip_weights(0.01)
+
+
+def _linear_shapes(D):
+    return [layer.weight.shape for layer in D.modules() if isinstance(layer, torch.nn.Linear)]
+
+
+def test_clipped_lipschitz_bound_check_passes_the_reference_and_fails_without_the_square_root():
+    from gancourse.metrics.probes import clipped_lipschitz_bound
+
+    assert check.clipped_lipschitz_bound(clipped_lipschitz_bound) == 3
+    with pytest.raises(check.ExerciseError, match="Hint"):
+        check.clipped_lipschitz_bound(lambda D, c: math.prod(c * m * n for m, n in _linear_shapes(D)))
+    with pytest.raises(check.ExerciseError, match="Hint"):  # counting the biases as a layer's stretch too
+        check.clipped_lipschitz_bound(lambda D, c: math.prod(c * p.numel() ** 0.5 for p in D.parameters()))
+    with pytest.raises(check.ExerciseError, match="not answered yet"):
+        check.clipped_lipschitz_bound(_placeholder)
+
+
+# --- 06_dcgan ---
+
+
+def test_conv_output_side_check_passes_the_reference_and_fails_without_the_floor():
+    assert check.conv_output_side(lambda i, k, s, p: (i + 2 * p - k) // s + 1) == 7
+    with pytest.raises(check.ExerciseError, match="Hint"):
+        check.conv_output_side(lambda i, k, s, p: (i + 2 * p - k) / s + 1)
+    with pytest.raises(check.ExerciseError, match="Hint"):  # the transposed formula where the direct one is asked
+        check.conv_output_side(models.conv_transpose_output_side)
+    with pytest.raises(check.ExerciseError, match="not answered yet"):
+        check.conv_output_side(_placeholder)
+
+
+def test_conv_transpose_output_side_check_passes_the_reference_and_fails_without_the_minus_one():
+    assert check.conv_transpose_output_side(lambda i, k, s, p: (i - 1) * s - 2 * p + k) == 6
+    with pytest.raises(check.ExerciseError, match="Hint"):
+        check.conv_transpose_output_side(lambda i, k, s, p: i * s - 2 * p + k)
+    with pytest.raises(check.ExerciseError, match="not answered yet"):
+        check.conv_transpose_output_side(_placeholder)
+
+
+def _slerp(z0, z1, t):
+    omega = torch.arccos(torch.dot(z0, z1) / (z0.norm() * z1.norm()))
+    return (torch.sin((1 - t) * omega) * z0 + torch.sin(t * omega) * z1) / torch.sin(omega)
+
+
+def test_slerp_check_passes_the_textbook_formula_and_fails_lerp_and_swapped_weights():
+    assert check.slerp(_slerp) == 5
+    with pytest.raises(check.ExerciseError, match="Hint"):
+        check.slerp(lambda z0, z1, t: (1 - t) * z0 + t * z1)
+    with pytest.raises(check.ExerciseError, match="Hint"):
+        check.slerp(lambda z0, z1, t: _slerp(z0, z1, 1 - t))  # walks from z1 to z0
+    with pytest.raises(check.ExerciseError, match="not answered yet"):
+        check.slerp(_placeholder)
+
+
+# --- 07_wgan_gp ---
+
+
+def _interpolates(x_real, x_fake, alpha):
+    alpha = alpha.view(-1, *[1] * (x_real.dim() - 1))
+    return alpha * x_real + (1 - alpha) * x_fake
+
+
+def test_interpolates_check_passes_the_reference_and_fails_swapped_roles_and_one_alpha_for_all():
+    assert check.interpolates(_interpolates) == 3
+    with pytest.raises(check.ExerciseError, match="Hint"):
+        check.interpolates(lambda x_real, x_fake, alpha: _interpolates(x_fake, x_real, alpha))
+    with pytest.raises(check.ExerciseError, match="Hint"):
+        check.interpolates(lambda x_real, x_fake, alpha: alpha[0] * x_real + (1 - alpha[0]) * x_fake)
+    with pytest.raises(check.ExerciseError, match="not answered yet"):
+        check.interpolates(_placeholder)
+
+
+def _penalty(D, x_real, x_fake, alpha, per_sample=True, square_norm=False, create_graph=True):
+    x_hat = _interpolates(x_real, x_fake, alpha).requires_grad_(True)
+    (grad,) = torch.autograd.grad(D(x_hat).sum(), x_hat, create_graph=create_graph)
+    norms = grad.flatten(1).norm(dim=1) if per_sample else grad.norm()
+    return (((norms ** 2 if square_norm else norms) - 1) ** 2).mean()
+
+
+def test_gradient_penalty_check_passes_autograd_on_the_formula_and_fails_the_usual_slips():
+    assert check.gradient_penalty(_penalty) == 3
+    with pytest.raises(check.ExerciseError, match="Hint"):
+        check.gradient_penalty(lambda *args: _penalty(*args, per_sample=False))  # one norm for the whole batch
+    with pytest.raises(check.ExerciseError, match="Hint"):
+        check.gradient_penalty(lambda *args: _penalty(*args, square_norm=True))  # ‖∇‖² where ‖∇‖ is asked
+    with pytest.raises(check.ExerciseError, match="create_graph=True"):
+        check.gradient_penalty(lambda *args: _penalty(*args, create_graph=False))  # right value, cannot train
+    with pytest.raises(check.ExerciseError, match="not answered yet"):
+        check.gradient_penalty(_placeholder)
+
+
+# --- 08_evaluation ---
+
+
+def _frechet(mu1, sigma1, mu2, sigma2, product_of_roots=False, factor=2):
+    root = (scipy.linalg.sqrtm(sigma1) @ scipy.linalg.sqrtm(sigma2) if product_of_roots
+            else scipy.linalg.sqrtm(sigma1 @ sigma2)).real
+    return float(((mu1 - mu2) ** 2).sum() + np.trace(sigma1 + sigma2 - factor * root))
+
+
+def test_frechet_distance_check_passes_the_formula_and_fails_the_product_of_roots_and_a_lost_factor():
+    assert check.frechet_distance(_frechet) == 5
+    with pytest.raises(check.ExerciseError, match="Hint"):
+        check.frechet_distance(lambda *stats: _frechet(*stats, product_of_roots=True))
+    with pytest.raises(check.ExerciseError, match="Hint"):
+        check.frechet_distance(lambda *stats: _frechet(*stats, factor=1))
+    with pytest.raises(check.ExerciseError, match="not answered yet"):
+        check.frechet_distance(_placeholder)
+
+
+def _inception_score(probs, reverse=False):
+    marginal = probs.mean(0, keepdims=True)
+    p, q = (marginal, probs) if reverse else (probs, marginal)
+    return float(np.exp(scipy.special.rel_entr(p, q).sum(1).mean()))
+
+
+def test_inception_score_check_passes_the_formula_and_fails_the_reversed_kl_and_a_careless_log():
+    assert check.inception_score(_inception_score) == 4
+    with pytest.raises(check.ExerciseError, match="Hint"):
+        check.inception_score(lambda probs: _inception_score(probs, reverse=True))
+    with pytest.raises(check.ExerciseError, match="Hint"), np.errstate(divide="ignore", invalid="ignore"):
+        check.inception_score(  # log(0) on sure predictions gives nan
+            lambda probs: np.exp((probs * np.log(probs / probs.mean(0))).sum(1).mean()))
+    with pytest.raises(check.ExerciseError, match="not answered yet"):
+        check.inception_score(_placeholder)
+
+
+def _kl_to_uniform(labels, n_classes, reverse=False):
+    q = np.bincount(labels, minlength=n_classes) / len(labels)
+    u = np.full(n_classes, 1 / n_classes)
+    return float(scipy.special.rel_entr(*((u, q) if reverse else (q, u))).sum())
+
+
+def test_kl_to_uniform_check_passes_the_formula_and_fails_the_other_direction_and_log2():
+    assert check.kl_to_uniform(_kl_to_uniform) == 5
+    with pytest.raises(check.ExerciseError, match="Hint"):
+        check.kl_to_uniform(lambda labels, n: _kl_to_uniform(labels, n, reverse=True))
+    with pytest.raises(check.ExerciseError, match="Hint"):
+        check.kl_to_uniform(lambda labels, n: _kl_to_uniform(labels, n) / np.log(2))  # bits, not nats
+    with pytest.raises(check.ExerciseError, match="not answered yet"):
+        check.kl_to_uniform(_placeholder)
