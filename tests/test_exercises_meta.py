@@ -1,5 +1,6 @@
 """Every exercise in every notebook is in nbgrader's format and graded by a check that exists."""
 
+import ast
 import json
 import re
 from pathlib import Path
@@ -60,6 +61,9 @@ def exercise_problems(cells) -> list[str]:
             problems.append(f"cell {i + 1}: the test cell does not call check.<name>(...)")
         problems += [f"cell {i + 1}: check.{name} does not exist" for name in called
                      if not callable(getattr(check, name, None))]
+        if _shows_a_value(_source(test)):
+            problems.append(f"cell {i + 1}: the test cell shows its last value, which nbgrader takes for partial "
+                            f"credit (a check returns how many inputs it tried); end the line with ';'")
     problems += [f"grade_id {gid!r} is used twice" for gid in sorted(set(ids)) if ids.count(gid) > 1]
     n = sum(bool(_nbgrader(c).get("solution")) for c in cells)
     if n == 1:
@@ -67,14 +71,20 @@ def exercise_problems(cells) -> list[str]:
     return problems
 
 
+def _shows_a_value(source: str) -> bool:
+    """Whether IPython would display the cell's last expression (it does unless the line ends in ';')."""
+    tree = ast.parse(source)
+    return bool(tree.body) and isinstance(tree.body[-1], ast.Expr) and not source.rstrip().endswith(";")
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
 def test_exercises_are_in_nbgrader_format_and_call_a_check(path):
     assert exercise_problems(_cells(path)) == []
 
 
-@pytest.mark.parametrize("name", ["05_wgan", "06_dcgan", "07_wgan_gp", "08_evaluation"])
-def test_notebook_has_exercises(name):
-    cells = _cells(ROOT / "notebooks" / f"{name}.ipynb")
+@pytest.mark.parametrize("path", NOTEBOOKS[1:], ids=[p.name for p in NOTEBOOKS[1:]])  # all but 00, the setup
+def test_notebook_has_exercises(path):
+    cells = _cells(path)
     assert sum(bool(_nbgrader(c).get("solution")) for c in cells) >= 2
 
 
@@ -92,7 +102,7 @@ def _solution(gid="nb00_x", body="def f():\n    ### BEGIN SOLUTION\n    return 1
         "grade": False, "grade_id": gid, "locked": False, "schema_version": 3, "solution": True, "task": False}}}
 
 
-def _test(gid="nb00_x_test", body="check.nonsaturating_loss(f)", points=1):
+def _test(gid="nb00_x_test", body="check.nonsaturating_loss(f);", points=1):
     return {"cell_type": "code", "source": [body], "metadata": {"nbgrader": {
         "grade": True, "grade_id": gid, "locked": True, "points": points, "schema_version": 3, "solution": False,
         "task": False}}}
@@ -112,7 +122,8 @@ def test_the_format_check_passes_good_exercises_and_names_each_fault():
         "without points": _two([_solution(), _test(points=0)]),
         "followed by '_test'": _two([_solution(), _test(gid="other")]),
         "does not call check": _two([_solution(), _test(body="assert f() == 1")]),
-        "does not exist": _two([_solution(), _test(body="check.no_such_check(f)")]),
+        "does not exist": _two([_solution(), _test(body="check.no_such_check(f);")]),
+        "end the line with ';'": _two([_solution(), _test(body="check.nonsaturating_loss(f)")]),
         "used twice": _two(second=[_solution(), _test()]),
         "outside the '## Exercises' section": [_solution("nb00_z"), _test("nb00_z_test"), *_two()],
         "one exercise only": [_md("## Exercises"), _solution(), _test()],
