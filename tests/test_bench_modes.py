@@ -81,7 +81,7 @@ def test_one_train_call_covers_the_whole_run():
     assert run.method == "r1-mixture" and run.mixture == "ring8"
     packed = train_on_mixture("pacgan4", "ring8", steps=2, batch_size=32, hidden=16, depth=1)
     assert isinstance(packed.G, MLPGenerator) and packed.D.in_dim == 8
-    with pytest.raises(ValueError, match="ring8"):
+    with pytest.raises(ValueError, match="ring:K:RADIUS:STD"):
         train_on_mixture("minimax", "swiss_roll")
     with pytest.raises(ValueError, match="unknown recipe"):
         train_on_mixture("unrolled", "ring8")
@@ -95,3 +95,22 @@ def test_command_prints_a_table_and_json(capsys, cli):
     assert doc["records"][0]["method"] == "minimax" and doc["setup"]["steps"] == 3
     assert "reverse KL" in captured.err and "wall time" in captured.err
     assert cli(["bench", "modes", "--seeds", "0"]) == 2
+
+
+def test_a_mixture_spec_trains_and_scores_on_its_own_modes():
+    run = train_on_mixture("nonsaturating", "grid:9:1:0.1", steps=2, batch_size=32, hidden=16, depth=1)
+    assert run.report.n_modes == 9 and run.mixture == "grid:9:1:0.1"
+
+
+@pytest.mark.parametrize("spec, message", [
+    ("grid:24:1:0.1", "square number of modes"),
+    ("ring:8:1:-0.1", "standard deviation must be a positive"),
+    ("ring:eight:1:0.1", "K must be a whole number"),
+    ("swiss_roll", "unknown mixture"),
+])
+def test_a_bad_mixture_spec_is_one_line_before_any_training(spec, message, cli, capsys):
+    assert cli(["bench", "modes", "--seeds", "1", "--steps", "2", "--mixtures", "ring8", spec]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and message in err
+    assert [line for line in err.splitlines() if "error" in line] == [
+        line for line in err.splitlines() if line.startswith("gancourse bench modes: error: argument --mixtures:")]

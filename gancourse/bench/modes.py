@@ -17,7 +17,7 @@ from __future__ import annotations
 import statistics
 from dataclasses import asdict, dataclass, replace
 
-from gancourse.data.toy import make_toy
+from gancourse.data.toy import make_mixture
 from gancourse.experiments import ToyRun, train_toy
 from gancourse.metrics.modes import N_SAMPLES, ModeReport, evaluate_generator
 from gancourse.recipes import get_recipe
@@ -75,15 +75,15 @@ class MixtureRun(ToyRun):
 
 def train_on_mixture(method: str, mixture: str = "grid25", *, seed: int = 0, setup: ToySetup | None = None,
                      callbacks=(), callback_every: int = 100, **overrides) -> MixtureRun:
-    """Train ``method`` (a recipe) on ``mixture`` ("ring8" or "grid25") and score it on 2,500 samples.
+    """Train ``method`` (a recipe) on ``mixture`` and score it on 2,500 samples.
 
-    ``overrides`` replace :class:`ToySetup` fields; ``callbacks`` are train()'s.
+    ``mixture`` is a spec of :func:`gancourse.data.toy.make_mixture`: ``"ring8"``, ``"grid25"``,
+    ``"ring:K:RADIUS:STD"`` or ``"grid:K:SPACING:STD"``. ``overrides`` replace :class:`ToySetup` fields;
+    ``callbacks`` are train()'s.
     """
-    if mixture not in MIXTURES:
-        raise ValueError(f"unknown mixture {mixture!r}; choose one of {', '.join(MIXTURES)}.")
+    dist = make_mixture(mixture)
     get_recipe(method)
     setup = replace(setup or ToySetup(), **overrides)
-    dist = make_toy(mixture)
     run = train_toy(method, dist, setup.steps, batch_size=setup.batch_size, seed=seed, networks=setup.networks(),
                     callbacks=callbacks, callback_every=callback_every, **setup.train_settings(method))
     report = evaluate_generator(run.G, dist, n=N_SAMPLES, seed=0)
