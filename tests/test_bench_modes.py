@@ -26,6 +26,8 @@ def test_the_shared_schedule_replaces_the_recipes_learning_rates():
     assert settings["lr_schedule"] == "multistep" and settings["lr_milestones"] == (2000,)
     assert ToySetup(steps=3000).train_settings("minimax-sgd")["lr_d"] == pytest.approx(2e-2)
     assert ToySetup(steps=1).train_settings("minimax")["lr_milestones"] == (1,)
+    assert "n_critic" not in ToySetup().train_settings("wgan-gp")  # the recipe's 5 stays
+    assert ToySetup(n_critic=5).train_settings("nonsaturating")["n_critic"] == 5
 
 
 def test_summary_is_mean_and_sample_std_over_seeds():

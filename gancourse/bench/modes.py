@@ -24,6 +24,7 @@ from gancourse.recipes import get_recipe
 
 MIXTURES = ("ring8", "grid25")
 METHODS = ("minimax", "nonsaturating", "wgan-gp", "pacgan4", "r1-mixture")  # recipes in the table
+RECOMMENDED = "r1-mixture"  # the method notebook 04 recommends: best on every mixture of the README's tables
 
 # What the best method must reach (README, "Benchmarks"); PacGAN4 reports 24.8 modes, 93.6 % and 0.04 on the grid.
 TARGET = {"all_modes": True, "high_quality": 0.97, "reverse_kl": 0.02, "seconds": 60.0}
@@ -45,15 +46,17 @@ class ToySetup:
     n_codes: int = 200  # mixture latent: codes (more than the modes of either mixture)
     code_sigma: float = 0.01  # mixture latent: spread of each code's Gaussian
     latent_dim: int = 2  # mixture latent: dimension of the code space
+    n_critic: int | None = None  # D steps per G step; None keeps the recipe's (5 for WGAN-GP, else 1)
     device: str = "cpu"  # tiny MLPs run fastest on the CPU
     cpu_threads: int | None = None  # None: train()'s rule, one thread for networks this small
 
     def train_settings(self, recipe: str) -> dict:
         """train() keywords that replace the recipe's learning rates with the shared schedule."""
         lr = self.lr * (self.sgd_lr_factor if get_recipe(recipe).settings.get("optimizer") == "sgd" else 1.0)
-        return {"lr_g": lr, "lr_d": lr, "lr_schedule": "multistep", "lr_gamma": self.drop_by,
-                "lr_milestones": (max(1, round(self.drop_at * self.steps)),), "device": self.device,
-                "log_every": min(100, self.steps), "cpu_threads": self.cpu_threads}
+        settings = {"lr_g": lr, "lr_d": lr, "lr_schedule": "multistep", "lr_gamma": self.drop_by,
+                    "lr_milestones": (max(1, round(self.drop_at * self.steps)),), "device": self.device,
+                    "log_every": min(100, self.steps), "cpu_threads": self.cpu_threads}
+        return settings if self.n_critic is None else {**settings, "n_critic": self.n_critic}
 
     def networks(self) -> dict:
         return {"hidden": self.hidden, "depth": self.depth, "z_dim": self.z_dim, "n_codes": self.n_codes,
@@ -74,18 +77,19 @@ class MixtureRun(ToyRun):
 
 
 def train_on_mixture(method: str, mixture: str = "grid25", *, seed: int = 0, setup: ToySetup | None = None,
-                     callbacks=(), callback_every: int = 100, **overrides) -> MixtureRun:
+                     callbacks=(), callback_every: int = 100, progress: bool = False, **overrides) -> MixtureRun:
     """Train ``method`` (a recipe) on ``mixture`` and score it on 2,500 samples.
 
     ``mixture`` is a spec of :func:`gancourse.data.toy.make_mixture`: ``"ring8"``, ``"grid25"``,
     ``"ring:K:RADIUS:STD"`` or ``"grid:K:SPACING:STD"``. ``overrides`` replace :class:`ToySetup` fields;
-    ``callbacks`` are train()'s.
+    ``callbacks`` are train()'s; ``progress`` shows its progress bar.
     """
     dist = make_mixture(mixture)
     get_recipe(method)
     setup = replace(setup or ToySetup(), **overrides)
     run = train_toy(method, dist, setup.steps, batch_size=setup.batch_size, seed=seed, networks=setup.networks(),
-                    callbacks=callbacks, callback_every=callback_every, **setup.train_settings(method))
+                    callbacks=callbacks, callback_every=callback_every, progress=progress,
+                    **setup.train_settings(method))
     report = evaluate_generator(run.G, dist, n=N_SAMPLES, seed=0)
     return MixtureRun(**vars(run), mixture=mixture, seed=seed, report=report)
 
