@@ -116,3 +116,12 @@ def test_a_bad_mixture_spec_is_one_line_before_any_training(spec, message, cli, 
     assert "Traceback" not in err and message in err
     assert [line for line in err.splitlines() if "error" in line] == [
         line for line in err.splitlines() if line.startswith("gancourse bench modes: error: argument --mixtures:")]
+
+
+def test_04_d_never_confident_check_fails_in_01s_saturating_start():
+    # 04 checks that the mean D(G(z)) stayed above 0.1 in its Adam run; 01's race starts where it does not
+    from gancourse.data import make_toy
+    from gancourse.experiments import saturation_race
+
+    race = saturation_race(make_toy("gaussian2d"), steps=1, pretrain_steps=200, record_every=1)
+    assert not race.d_fake_start > 0.1

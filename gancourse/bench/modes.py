@@ -1,4 +1,4 @@
-"""Mode collapse, measured: GANs trained on the 8-mode ring and the 25-mode grid, scored like the papers.
+"""Mode collapse, measured: GANs trained on rings and grids of Gaussians, scored like the papers.
 
 Every method trains the same small MLPs for the same number of generator steps on the same
 batches; only the loss, the discriminator's regularisation and the generator's latent change.
@@ -26,7 +26,7 @@ from gancourse.recipes import get_recipe
 
 MIXTURES = ("ring8", "grid25")
 METHODS = ("minimax", "nonsaturating", "wgan-gp", "pacgan4", "r1-mixture")  # recipes in the table
-RECOMMENDED = "r1-mixture"  # the method notebook 04 recommends: best on every mixture of the README's tables
+RECOMMENDED = "r1-mixture"  # the method notebook 04 recommends: the most high-quality samples on ring8 and grid25
 
 # The records behind the README's tables, as ``gancourse bench modes --json`` wrote them (04 checks its text on them)
 MEASURED = Path(__file__).with_name("modes_measured.json")
@@ -161,12 +161,13 @@ def run_benchmark(methods=METHODS, mixtures=MIXTURES, seeds: int = 5, setup: Toy
 
 def format_table(records: list[dict], target: bool = True) -> str:
     """The benchmark as a plain-text table: mean ± std over seeds; with ``target``, a star where it is met."""
-    head = f"{'mixture':<7} {'method':<14} {'modes':>12} {'high quality %':>15} {'reverse KL':>15} {'s/run':>7}"
+    w = max([7] + [len(r["mixture"]) for r in records])  # mixture specs such as grid:36:1.5:0.05 are long
+    head = f"{'mixture':<{w}} {'method':<14} {'modes':>12} {'high quality %':>15} {'reverse KL':>15} {'s/run':>7}"
     lines = [head, "-" * len(head)]
     for r in records:
         m, hq, kl, s = r["modes_captured"], r["high_quality"], r["reverse_kl"], r["seconds"]
         lines.append(
-            f"{r['mixture']:<7} {r['method']:<14} {m['mean']:>5.1f} ± {m['std']:<4.1f}"
+            f"{r['mixture']:<{w}} {r['method']:<14} {m['mean']:>5.1f} ± {m['std']:<4.1f}"
             f"{100 * hq['mean']:>8.1f} ± {100 * hq['std']:<4.1f} {kl['mean']:>7.3f} ± {kl['std']:<5.3f}"
             f"{s['mean']:>7.1f}{'  *' if target and r['meets_target'] else ''}"
         )

@@ -60,8 +60,8 @@ def mixture_spec(text: str) -> str:
 
 def register(groups) -> None:
     from gancourse.bench.modes import METHODS, MIXTURES
-    from gancourse.data.toy import MIXTURE_SPEC_HELP
     from gancourse.commands.arguments import count_or_zero, positive_int
+    from gancourse.data.toy import MIXTURE_SPEC_HELP
     from gancourse.recipes import RECIPES
 
     p = groups["bench"].add_parser("modes", help="mode collapse on rings and grids of Gaussians, over seeds")
