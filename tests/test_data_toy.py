@@ -5,6 +5,8 @@ import torch
 from torch.testing import assert_close
 
 from gancourse.data import Gaussian, GaussianMixture, ParallelLines, TensorBatches, ToyBatches, grid25, make_toy, ring8
+from gancourse.data.toy import make_mixture
+from gancourse.errors import ConfigError
 
 
 def test_gaussian_log_prob_matches_torch():
@@ -46,6 +48,39 @@ def test_mixture_samples_land_on_modes():
     # a sampler with 10 % too wide or too narrow modes misses this by more than the tolerance
     assert_close((nearest / mix.std).median(), torch.tensor((2 * math.log(2)) ** 0.5), atol=0.06, rtol=0)
     assert torch.cdist(x, mix.centres).argmin(1).unique().numel() == 25
+
+
+def test_mixture_specs_build_rings_and_grids():
+    r = make_mixture("ring:12:2:0.02")
+    assert r.n_modes == 12 and r.std == 0.02
+    assert_close(r.centres.norm(dim=1), torch.full((12,), 2.0))
+    # neighbours on a ring of K modes are 2 r sin(π/K) apart
+    assert_close((r.centres[1] - r.centres[0]).norm(), torch.tensor(2 * 2.0 * math.sin(math.pi / 12)))
+    g = make_mixture("grid:36:1.5:0.1")
+    assert g.n_modes == 36 and g.std == 0.1
+    assert sorted(set(g.centres[:, 0].tolist())) == [-3.75, -2.25, -0.75, 0.75, 2.25, 3.75]  # centred, 1.5 apart
+    assert_close(g.centres.mean(0), torch.zeros(2))
+    # the presets are the specs with the papers' numbers
+    assert_close(make_mixture("grid:25:2:0.05").centres, grid25().centres)
+    assert_close(make_mixture("ring:8:1:0.01").centres, ring8().centres)
+    assert make_mixture("ring8").n_modes == 8 and make_mixture("grid25").std == 0.05
+
+
+@pytest.mark.parametrize("spec, message", [
+    ("grid:24:1:0.1", "square number of modes"),
+    ("ring:8:1:-0.1", "standard deviation must be a positive"),
+    ("ring:8:1:0", "standard deviation must be a positive"),
+    ("ring:8:0:0.1", "radius must be a positive"),
+    ("grid:9:nan:0.1", "spacing must be a positive"),
+    ("ring:0:1:0.1", "number of modes must be a positive"),
+    ("ring:2.5:1:0.1", "K must be a whole number"),
+    ("ring:8:1", "unknown mixture"),
+    ("spiral:8:1:0.1", "unknown mixture"),
+    ("ring16", "unknown mixture"),
+])
+def test_bad_mixture_specs_are_refused_with_the_reason(spec, message):
+    with pytest.raises(ConfigError, match=message):
+        make_mixture(spec)
 
 
 def test_parallel_lines():

@@ -50,6 +50,7 @@ def test_half_off_mode():
     assert report.high_quality_fraction == 0.5
     assert report.modes_captured == 4
     assert report.counts == [10, 10, 10, 10]
+    assert report.nearest_counts == [10, 10, 10, 50]  # the 40 off-mode samples are all nearest mode 3
     # the reverse KL uses every sample's nearest mode: q = (1/8, 1/8, 1/8, 5/8)
     q = torch.tensor([1, 1, 1, 5], dtype=torch.float64) / 8
     assert report.reverse_kl == pytest.approx(float((q * (4 * q).log()).sum()))
@@ -125,3 +126,66 @@ def test_evaluate_generator_draws_n_samples_and_restores_mode():
     assert report.high_quality_fraction == 1.0
     assert report.reverse_kl < 0.01
     assert evaluate_generator(G, Mixture, n=2500) == report  # fixed noise seed
+
+
+# The checks of 04_mode_collapse, each fed the sample set it must reject.
+
+def _hq_matches_the_2d_rayleigh_share(report) -> bool:  # 04: the data's own high-quality share
+    return abs(report.high_quality_fraction - (1 - math.exp(-4.5))) < 0.005
+
+
+def test_04_data_check_rejects_the_1d_share_and_too_wide_modes():
+    from gancourse.data.toy import grid25
+
+    g = grid25()
+    real = mode_coverage(g.sample(2500, generator=torch.Generator().manual_seed(0)), g.centres, g.std)
+    assert _hq_matches_the_2d_rayleigh_share(real)
+    # P(|x| <= 3σ) in 1-D is 99.7 %, not the 98.9 % of 2-D; a sampler 10 % too wide gives 97.6 %
+    assert abs(math.erf(3 / math.sqrt(2)) - (1 - math.exp(-4.5))) > 0.005
+    wide = grid25(std=0.055).sample(2500, generator=torch.Generator().manual_seed(0))
+    assert not _hq_matches_the_2d_rayleigh_share(mode_coverage(wide, g.centres, g.std))
+
+
+def _one_lump_off_the_modes(lump, ring) -> bool:  # 04: SGD's samples at step 150
+    spread = float(ring.sample(10000, generator=torch.Generator().manual_seed(0)).std(0).min())
+    report = mode_coverage(lump, ring.centres, ring.std)
+    return bool(lump.std(0).max() < 0.5 * spread) and report.high_quality_fraction < 0.05
+
+
+def test_04_lump_check_rejects_a_lump_on_a_mode_and_a_spread_ring():
+    from gancourse.data.toy import ring8
+
+    ring = ring8()
+    noise = 0.05 * torch.randn(1000, 2, generator=torch.Generator().manual_seed(0))
+    between = (ring.centres[0] + ring.centres[1]) / 2
+    assert _one_lump_off_the_modes(between + noise, ring)
+    assert not _one_lump_off_the_modes(ring.centres[0] + 0.002 * noise, ring)  # a lump on a mode is high quality
+    assert not _one_lump_off_the_modes(ring.sample(1000), ring)  # the whole ring is no lump
+
+
+def _collapsed_on_the_border(samples, grid) -> bool:  # 04: the non-saturating generator against a strong D
+    strict = mode_coverage(samples, grid.centres, grid.std, min_count=20)
+    report = mode_coverage(samples, grid.centres, grid.std)
+    inner = [k for k, c in enumerate(grid.centres) if c.abs().max() < 3]
+    return (strict.modes_captured <= 15 and report.reverse_kl > 0.2
+            and sum(report.nearest_counts[k] for k in inner) < 0.5 * 2500 * len(inner) / 25)
+
+
+def _remedied(samples, grid) -> bool:  # 04: the recommended method against the same D
+    strict = mode_coverage(samples, grid.centres, grid.std, min_count=20)
+    report = mode_coverage(samples, grid.centres, grid.std)
+    return strict.modes_captured == 25 and report.high_quality_fraction > 0.8 and report.reverse_kl < 0.1
+
+
+def test_04_collapse_and_remedy_checks_tell_the_two_apart():
+    from gancourse.data.toy import grid25
+
+    g = grid25()
+    gen = torch.Generator().manual_seed(0)
+    real = g.sample(2500, generator=gen)
+    border = g.centres[g.centres.abs().max(1).values > 3][:12]  # 12 of the 16 modes of the border
+    on_border = border[torch.randint(12, (2500,), generator=gen)] + g.std * torch.randn(2500, 2, generator=gen)
+    assert _collapsed_on_the_border(on_border, g) and not _remedied(on_border, g)
+    assert _remedied(real, g) and not _collapsed_on_the_border(real, g)
+    blurred = real + 0.3 * torch.randn(2500, 2, generator=gen)  # every mode, evenly, but not sharp
+    assert not _remedied(blurred, g) and not _collapsed_on_the_border(blurred, g)

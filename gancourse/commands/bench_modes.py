@@ -1,4 +1,7 @@
-"""``gancourse bench modes``: mode collapse on the ring and the grid, several methods, several seeds.
+"""``gancourse bench modes``: mode collapse on rings and grids of Gaussians, several methods, several seeds.
+
+``--mixtures`` takes ``ring8``, ``grid25`` and specs ``ring:K:RADIUS:STD`` / ``grid:K:SPACING:STD``; a spec
+that does not parse is refused in one line before anything trains.
 
 Prints one line per run as it finishes, then the table (mean ± std over seeds). With ``--json`` the
 table and the progress go to stderr and stdout carries one JSON document: a record per method and
@@ -41,17 +44,33 @@ def run(args) -> int:
     return 0
 
 
+def mixture_spec(text: str) -> str:
+    """An argparse type: ``text`` if :func:`gancourse.data.toy.make_mixture` accepts it, else one line."""
+    import argparse
+
+    from gancourse.data.toy import make_mixture
+    from gancourse.errors import ConfigError
+
+    try:
+        make_mixture(text)
+    except ConfigError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+    return text
+
+
 def register(groups) -> None:
     from gancourse.bench.modes import METHODS, MIXTURES
     from gancourse.commands.arguments import count_or_zero, positive_int
+    from gancourse.data.toy import MIXTURE_SPEC_HELP
     from gancourse.recipes import RECIPES
 
-    p = groups["bench"].add_parser("modes", help="mode collapse on the 8-mode ring and 25-mode grid, over seeds")
+    p = groups["bench"].add_parser("modes", help="mode collapse on rings and grids of Gaussians, over seeds")
     p.add_argument("--seeds", type=positive_int, default=5, help="runs per method and mixture (default 5)")
     p.add_argument("--json", action="store_true", help="JSON records on stdout (table and progress on stderr)")
     p.add_argument("--methods", nargs="+", default=list(METHODS), choices=list(RECIPES), metavar="METHOD",
                    help=f"recipes to compare (default: {' '.join(METHODS)}; any of {', '.join(RECIPES)})")
-    p.add_argument("--mixtures", nargs="+", default=list(MIXTURES), choices=list(MIXTURES))
+    p.add_argument("--mixtures", nargs="+", default=list(MIXTURES), type=mixture_spec, metavar="MIXTURE",
+                   help=f"mixtures to train on (default: {' '.join(MIXTURES)}; any of {MIXTURE_SPEC_HELP})")
     p.add_argument("--steps", type=positive_int, default=None, help="generator steps per run (default 3000)")
     p.add_argument("--threads", type=count_or_zero, default=0,
                    help="CPU threads per run (default 0: one, train()'s choice for networks this small)")

@@ -3,7 +3,8 @@
 Every distribution draws samples with ``sample(n, generator=None)`` and, where a density exists,
 evaluates ``log_prob(x)``, so the theory (optimal discriminator, JS divergence) can be computed
 exactly and compared with what a trained network does. The mixtures ``ring8`` and ``grid25`` are the
-benchmarks of the mode-collapse literature (VEEGAN, PacGAN). Explained in 00_setup and 04_mode_collapse.
+benchmarks of the mode-collapse literature (VEEGAN, PacGAN); :func:`make_mixture` builds rings and grids
+of any size from a spec such as ``ring:12:2:0.02``. Explained in 00_setup and 04_mode_collapse.
 """
 
 from __future__ import annotations
@@ -101,17 +102,67 @@ class GaussianMixture:
         return f"GaussianMixture({self.n_modes} modes in {self.dim}-D, std={self.std})"
 
 
-def ring8(radius: float = 1.0, std: float = 0.01) -> GaussianMixture:
-    """Eight Gaussians evenly spaced on a circle (the VEEGAN/PacGAN ring)."""
-    angles = torch.arange(8) * (2 * math.pi / 8)
+def ring(k: int = 8, radius: float = 1.0, std: float = 0.01) -> GaussianMixture:
+    """``k`` Gaussians evenly spaced on a circle of ``radius``, the first on the positive x axis."""
+    _check_mixture(k, radius, std, "radius")
+    angles = torch.arange(k) * (2 * math.pi / k)
     return GaussianMixture(radius * torch.stack([angles.cos(), angles.sin()], 1), std)
 
 
-def grid25(spacing: float = 2.0, std: float = 0.05) -> GaussianMixture:
-    """Twenty-five Gaussians on the grid {-4, -2, 0, 2, 4}² (the VEEGAN/PacGAN grid)."""
-    ticks = spacing * torch.arange(-2, 3, dtype=torch.float32)
+def grid(k: int = 25, spacing: float = 2.0, std: float = 0.05) -> GaussianMixture:
+    """``k`` = n² Gaussians on an n × n square grid of ``spacing``, centred on the origin."""
+    _check_mixture(k, spacing, std, "spacing")
+    n = math.isqrt(k)
+    if n * n != k:
+        raise ConfigError(f"a grid needs a square number of modes (4, 9, 16, 25, ...), got {k}.")
+    ticks = spacing * (torch.arange(n, dtype=torch.float32) - (n - 1) / 2)
     xs, ys = torch.meshgrid(ticks, ticks, indexing="ij")
     return GaussianMixture(torch.stack([xs.flatten(), ys.flatten()], 1), std)
+
+
+def _check_mixture(k: int, size: float, std: float, size_name: str) -> None:
+    if int(k) != k or k < 1:
+        raise ConfigError(f"the number of modes must be a positive whole number, got {k}.")
+    if not (math.isfinite(size) and size > 0):
+        raise ConfigError(f"the {size_name} must be a positive number, got {size}.")
+    if not (math.isfinite(std) and std > 0):
+        raise ConfigError(f"the standard deviation must be a positive number, got {std}.")
+
+
+def ring8(radius: float = 1.0, std: float = 0.01) -> GaussianMixture:
+    """Eight Gaussians evenly spaced on the unit circle, σ 0.01 (the VEEGAN/PacGAN ring)."""
+    return ring(8, radius, std)
+
+
+def grid25(spacing: float = 2.0, std: float = 0.05) -> GaussianMixture:
+    """Twenty-five Gaussians on the grid {-4, -2, 0, 2, 4}², σ 0.05 (the VEEGAN/PacGAN grid)."""
+    return grid(25, spacing, std)
+
+
+MIXTURE_SPEC_HELP = "ring8, grid25, ring:K:RADIUS:STD or grid:K:SPACING:STD (K a square for a grid)"
+_SHAPES = {"ring": ring, "grid": grid}
+
+
+def make_mixture(spec: str) -> GaussianMixture:
+    """A mixture from its name: ``ring8``, ``grid25``, ``ring:K:RADIUS:STD`` or ``grid:K:SPACING:STD``.
+
+    ``ring:12:2:0.02`` is 12 modes on a circle of radius 2 with σ 0.02; ``grid:36:1.5:0.05`` a 6 × 6 grid
+    1.5 apart with σ 0.05. A spec that does not parse raises :class:`~gancourse.errors.ConfigError`.
+    """
+    if spec in ("ring8", "grid25"):
+        return _TOYS[spec]()
+    parts = str(spec).split(":")
+    if len(parts) != 4 or parts[0] not in _SHAPES:
+        raise ConfigError(f"unknown mixture {spec!r}; write {MIXTURE_SPEC_HELP}.")
+    try:
+        k, size, std = int(parts[1]), float(parts[2]), float(parts[3])
+    except ValueError:
+        raise ConfigError(f"mixture {spec!r}: K must be a whole number and the other two numbers; "
+                          f"write {MIXTURE_SPEC_HELP}.") from None
+    try:
+        return _SHAPES[parts[0]](k, size, std)
+    except ConfigError as err:
+        raise ConfigError(f"mixture {spec!r}: {err}") from None
 
 
 class ParallelLines:

@@ -68,7 +68,8 @@ def reverse_kl(counts: torch.Tensor, weights: torch.Tensor | None = None) -> flo
 
 @dataclass
 class ModeReport:
-    """Scores of one sample set; ``counts`` are high-quality samples per mode."""
+    """Scores of one sample set; ``counts`` are high-quality samples per mode, ``nearest_counts`` all samples
+    per nearest mode (the histogram q of the reverse KL)."""
 
     modes_captured: int
     n_modes: int
@@ -76,6 +77,7 @@ class ModeReport:
     reverse_kl: float
     n_samples: int
     counts: list[int]
+    nearest_counts: list[int]
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -107,6 +109,7 @@ def mode_coverage(
         reverse_kl=reverse_kl(all_counts, weights),
         n_samples=n,
         counts=[int(c) for c in hq_counts],
+        nearest_counts=[int(c) for c in all_counts],
     )
 
 
