@@ -198,3 +198,19 @@ def test_discriminator_confidence_approaches_the_optimal_discriminator_of_each_l
     assert real > 0.95 and fake < 0.05
     assert abs(real_s - 0.7) < 0.05 and fake_s < 0.05
     assert abs(real_f - 0.8) < 0.05 and abs(fake_f - 0.2) < 0.05
+
+
+def test_notebook_09_class_check_fails_on_a_generator_that_ignores_its_label():
+    # 09 asserts that the classifier finds the requested class in >= 30 % of samples (fast) or >= 80 % (full).
+    # Stand-ins for G: real test images of the requested class pass both; the same images under labels
+    # they were not drawn for (a G that ignores y) sit at chance and fail both.
+    from gancourse.data.images import load_images
+    from gancourse.metrics.classifier import accuracy
+
+    try:
+        x, y = load_images("fashion-mnist", split="test", download=False).tensors(limit=1000)
+    except Exception:
+        pytest.skip("Fashion-MNIST is not on disk (Debian's dataset-fashion-mnist, or $GANCOURSE_DATA)")
+    ignored = y[torch.randperm(len(y), generator=torch.Generator().manual_seed(0))]
+    assert accuracy(x, y) >= 0.8
+    assert accuracy(x, ignored) < 0.3
