@@ -17,7 +17,8 @@ as one process would, and a checkpoint resumes on any number of processes.
 A run in ``out_dir`` keeps a checkpoint with everything needed to continue bit for bit (step, both
 networks, both optimizers, RNG states, the data iterator's position, config, history, version),
 written atomically. Ctrl-C (or SIGTERM) stops at the end of the current step, saves, and returns what was done.
-Explained in 01_first_gan; the Wasserstein settings in 05_wgan and 07_wgan_gp.
+Explained in 01_first_gan; the Wasserstein settings in 05_wgan and 07_wgan_gp; label smoothing and
+noisy labels in 09_conditional_and_beyond.
 
 :func:`train_classifier` is the one supervised loop, for the classifier the Fashion-MNIST metrics
 measure with (08_evaluation); it lives here because optimizers step nowhere else.
