@@ -4,7 +4,8 @@ Every function takes ``real_logits`` and/or ``fake_logits`` (the raw outputs ℓ
 D(x) = σ(ℓ)) and returns a scalar to *minimise*. Nothing here steps an optimizer or touches weights
 except :func:`clip_weights_`, which the training loop calls. Identities used throughout:
 log σ(ℓ) = -softplus(-ℓ) and log(1 - σ(ℓ)) = -softplus(ℓ), which stay finite for any ℓ.
-Explained in 01_first_gan (minimax vs non-saturating) and 05_wgan (Wasserstein, penalty, clipping).
+Explained in 01_first_gan (minimax vs non-saturating), 05_wgan (Wasserstein, penalty, clipping) and
+09_conditional_and_beyond (hinge, least squares, label smoothing and noisy labels).
 """
 
 from __future__ import annotations
@@ -16,6 +17,35 @@ import torch.nn.functional as F
 def d_bce(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
     # -E[log D(x)] - E[log(1 - D(G(z)))]  =  E[softplus(-ℓ_real)] + E[softplus(ℓ_fake)]
     return F.softplus(-real_logits).mean() + F.softplus(fake_logits).mean()
+
+
+def bce_with_targets(logits: torch.Tensor, targets) -> torch.Tensor:
+    # E[-t log σ(ℓ) - (1 - t) log(1 - σ(ℓ))]  =  E[t·softplus(-ℓ) + (1 - t)·softplus(ℓ)]; t = 1 gives E[softplus(-ℓ)]
+    targets = torch.as_tensor(targets, dtype=logits.dtype, device=logits.device)
+    return (targets * F.softplus(-logits) + (1 - targets) * F.softplus(logits)).mean()
+
+
+def d_bce_targets(real_logits: torch.Tensor, fake_logits: torch.Tensor, real_targets, fake_targets) -> torch.Tensor:
+    """D's BCE loss with other targets than 1 (real) and 0 (fake): a number, or one per sample.
+
+    One-sided label smoothing (Salimans et al. 2016) sets the real targets to 1 - s and leaves the
+    fake ones at 0; noisy labels swap the targets of a share of the samples (:func:`bce_targets`).
+    With targets 1 and 0 this is :func:`d_bce`. Explained in 09_conditional_and_beyond.
+    """
+    return bce_with_targets(real_logits, real_targets) + bce_with_targets(fake_logits, fake_targets)
+
+
+def bce_targets(flip_real: torch.Tensor, flip_fake: torch.Tensor, smoothing: float = 0.0):
+    """(real targets, fake targets) for D's BCE: 1 - s for samples labelled real, 0 for those labelled fake.
+
+    ``flip_real`` / ``flip_fake`` are boolean masks (one per sample) of the labels to swap: a flipped
+    real sample is labelled fake (target 0), a flipped fake one real (target 1 - s). Smoothing is
+    one-sided: no target is ever raised above 0 on the fake side for being fake.
+    """
+    positive = 1.0 - smoothing
+    real = torch.where(flip_real, 0.0, positive)
+    fake = torch.where(flip_fake, positive, 0.0)
+    return real, fake
 
 
 def g_minimax(fake_logits: torch.Tensor) -> torch.Tensor:

@@ -5,7 +5,8 @@ that go with it: whether an image critic may use batch norm, and whether a toy g
 mixture latent. The papers' numbers are kept as the papers give them (see ``reference``); a
 benchmark that trains every method on the same budget replaces the learning rates with its own.
 :func:`speed_settings` gives the device-dependent settings (memory layout, bfloat16) that change
-speed but not the recipe. Explained in 04_mode_collapse, 05_wgan, 06_dcgan and 07_wgan_gp.
+speed but not the recipe. Explained in 04_mode_collapse, 05_wgan, 06_dcgan, 07_wgan_gp and
+09_conditional_and_beyond.
 """
 
 from __future__ import annotations
@@ -36,6 +37,13 @@ RECIPES: dict[str, Recipe] = {
     "dcgan": Recipe("DCGAN: non-saturating, Adam 2e-4, β=(0.5, 0.999), one D step per G step",
                     {"loss": "nonsaturating", "n_critic": 1, "lr_g": 2e-4, "lr_d": 2e-4, "betas": (0.5, 0.999)},
                     "Radford et al. 2016"),
+    "hinge": Recipe("hinge loss: D minimises E max(0, 1 - D(x)) + E max(0, 1 + D(G(z))), G maximises E D(G(z)); "
+                    "DCGAN's Adam", {"loss": "hinge", "n_critic": 1, "lr_g": 2e-4, "lr_d": 2e-4, "betas": (0.5, 0.999)},
+                    "Lim & Ye 2017; Miyato et al. 2018 (with DCGAN's optimizer here)"),
+    "least-squares": Recipe("least squares (LSGAN, targets 0/1): D minimises ½E(D(x) - 1)² + ½E D(G(z))²; DCGAN's Adam",
+                            {"loss": "least_squares", "n_critic": 1, "lr_g": 2e-4, "lr_d": 2e-4,
+                             "betas": (0.5, 0.999)},
+                            "Mao et al. 2017 (Adam 2e-4, β1 = 0.5 as in their experiments)"),
     "wgan-clipping": Recipe("WGAN: weights clipped to ±0.01, RMSProp 5e-5, 5 critic steps",
                             {"loss": "wasserstein", "optimizer": "rmsprop", "lr_g": 5e-5, "lr_d": 5e-5,
                              "clip_value": 0.01, "n_critic": 5},

@@ -17,7 +17,8 @@ as one process would, and a checkpoint resumes on any number of processes.
 A run in ``out_dir`` keeps a checkpoint with everything needed to continue bit for bit (step, both
 networks, both optimizers, RNG states, the data iterator's position, config, history, version),
 written atomically. Ctrl-C (or SIGTERM) stops at the end of the current step, saves, and returns what was done.
-Explained in 01_first_gan; the Wasserstein settings in 05_wgan and 07_wgan_gp.
+Explained in 01_first_gan; the Wasserstein settings in 05_wgan and 07_wgan_gp; label smoothing and
+noisy labels in 09_conditional_and_beyond.
 
 :func:`train_classifier` is the one supervised loop, for the classifier the Fashion-MNIST metrics
 measure with (08_evaluation); it lives here because optimizers step nowhere else.
@@ -55,7 +56,15 @@ from gancourse.data.batches import EndlessBatches
 from gancourse.distributed import Shard, sync_batch_norm_
 from gancourse.errors import ConfigError
 from gancourse.history import History, LossLog, NonFiniteLossError, check_finite_state
-from gancourse.losses import clip_weights_, get_loss_family, gradient_penalty, r1_penalty
+from gancourse.losses import (
+    bce_targets,
+    clip_weights_,
+    d_bce,
+    d_bce_targets,
+    get_loss_family,
+    gradient_penalty,
+    r1_penalty,
+)
 from gancourse.models import describe
 
 __all__ = ["CheckpointError", "History", "NonFiniteLossError", "TrainConfig", "load_checkpoint", "train",
@@ -101,6 +110,8 @@ class TrainConfig:
     lr_gamma: float = 0.1  # multistep: the factor at each milestone
     callback_every: int = 100  # steps between calls of train()'s callbacks (and one call at the end)
     sync_bn: bool = False  # several CUDA processes: batch norm statistics over the global batch (SyncBatchNorm)
+    label_smoothing: float = 0.0  # one-sided: D's real targets 1 - s, fake ones stay 0 (s = 0.1: Salimans et al. 2016)
+    label_flip: float = 0.0  # share of D's labels swapped at each D step, drawn from the run's seeded stream
 
     @classmethod
     def make(cls, config: TrainConfig | None, overrides: dict) -> TrainConfig:
@@ -139,6 +150,13 @@ class TrainConfig:
             raise ConfigError("lr_schedule='multistep' needs lr_milestones, the steps after which the rates drop.")
         if not 0 < self.lr_gamma <= 1:
             raise ConfigError(f"lr_gamma must be in (0, 1], got {self.lr_gamma}.")
+        if not 0 <= self.label_smoothing < 1:
+            raise ConfigError(f"label_smoothing must be in [0, 1) (0.1 is usual), got {self.label_smoothing}.")
+        if not 0 <= self.label_flip < 0.5:
+            raise ConfigError(f"label_flip must be in [0, 0.5) (a few percent is usual), got {self.label_flip}.")
+        if (self.label_smoothing or self.label_flip) and get_loss_family(self.loss)[0] is not d_bce:
+            raise ConfigError(f"label_smoothing and label_flip change the targets of D's BCE loss (minimax, "
+                              f"nonsaturating); the {self.loss!r} loss has none.")
         if self.pack > 1 and self.conditional:
             raise ConfigError("packing (pack > 1) and conditional training cannot be combined.")
 
@@ -217,6 +235,18 @@ class _Steps:
             raise ValueError("conditional=True needs batches of (x, y) pairs with labels y.")
         return x, y.to(self.device)
 
+    def discriminator_loss(self, real_logits, fake_logits, logged: dict) -> torch.Tensor:
+        """D's loss; with label smoothing or noisy labels, BCE against the targets they give (GAN hacks)."""
+        cfg = self.cfg
+        if not (cfg.label_smoothing or cfg.label_flip):
+            return self.d_loss_fn(real_logits, fake_logits)
+        pair = (real_logits, fake_logits)
+        flips = [torch.zeros(len(logits), dtype=torch.bool, device=logits.device) for logits in pair]
+        if cfg.label_flip:  # from the run's seeded stream, so a resumed run flips the same labels
+            flips = [self.shard.draw(torch.rand, len(logits), device=logits.device) < cfg.label_flip for logits in pair]
+            logged["flipped"] = torch.cat(flips).float().mean()
+        return d_bce_targets(real_logits, fake_logits, *bce_targets(*flips, cfg.label_smoothing))
+
     def discriminator(self, x_real, y, keep_fakes: bool):
         """One update of D on a real batch and fresh fakes; returns (x_fake, d_loss, logged values).
 
@@ -229,8 +259,9 @@ class _Steps:
             x_fake = self.G(z) if y is None else self.G(z, y)
         with self.autocast():
             real_logits, fake_logits = self.judge(x_real, y), self.judge(x_fake.detach(), y)
-            d_loss = self.d_loss_fn(real_logits.float(), fake_logits.float())
         logged = {"real_score": real_logits.detach().float().mean(), "fake_score": fake_logits.detach().float().mean()}
+        with self.autocast():
+            d_loss = self.discriminator_loss(real_logits.float(), fake_logits.float(), logged)
         if cfg.loss == "wasserstein":
             logged["w_estimate"] = logged["real_score"] - logged["fake_score"]
         if cfg.gp_weight or cfg.r1_weight:

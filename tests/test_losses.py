@@ -141,3 +141,49 @@ def test_clip_weights():
 def test_unknown_loss_lists_names():
     with pytest.raises(ValueError, match="minimax, nonsaturating, wasserstein, hinge, least_squares"):
         losses.get_loss_family("vanilla")
+
+
+# --- label smoothing and noisy labels (09_conditional_and_beyond) ------------------------------
+
+
+def _check_one_sided_smoothing(loss_fn, s=0.1):
+    """D's loss with one-sided smoothing on logits whose loss is worked out by hand."""
+    real, fake = torch.tensor([0.0, 2.0]), torch.tensor([0.0, -1.0])
+    # real: (1 - s)·softplus(-ℓ) + s·softplus(ℓ) per sample; fake: softplus(ℓ) (its target stays 0)
+    sp = lambda v: math.log1p(math.exp(v))  # noqa: E731
+    want_real = ((1 - s) * sp(0) + s * sp(0) + (1 - s) * sp(-2) + s * sp(2)) / 2
+    want_fake = (sp(0) + sp(-1)) / 2
+    assert_close(loss_fn(real, fake, s), torch.tensor(want_real + want_fake))  # 0.5907 + 0.5032 for s = 0.1
+
+
+def _smoothed_reference(real, fake, s):
+    no_flip = torch.zeros(len(real), dtype=torch.bool)
+    return losses.d_bce_targets(real, fake, *losses.bce_targets(no_flip, no_flip, s))
+
+
+def test_one_sided_smoothing_at_hand_computed_values():
+    _check_one_sided_smoothing(_smoothed_reference)
+    # s = 0 is the plain BCE loss
+    real, fake = torch.randn(6), torch.randn(6)
+    assert_close(_smoothed_reference(real, fake, 0.0), losses.d_bce(real, fake))
+
+
+def test_two_sided_smoothing_fails_the_check():
+    def two_sided(real, fake, s):  # fake targets raised to s as well: not what Salimans et al. advise
+        return losses.d_bce_targets(real, fake, 1 - s, s)
+
+    with pytest.raises(AssertionError):
+        _check_one_sided_smoothing(two_sided)
+
+
+def test_bce_targets_flip_labels_and_keep_smoothing_on_the_positive_side():
+    flip_real, flip_fake = torch.tensor([False, True]), torch.tensor([True, False])
+    real_t, fake_t = losses.bce_targets(flip_real, flip_fake, smoothing=0.2)
+    assert_close(real_t, torch.tensor([0.8, 0.0]))  # a flipped real sample is labelled fake
+    assert_close(fake_t, torch.tensor([0.8, 0.0]))  # a flipped fake one is labelled real, smoothed
+
+
+def test_bce_with_targets_is_torchs_binary_cross_entropy():
+    logits, targets = torch.randn(50) * 3, torch.rand(50)
+    assert_close(losses.bce_with_targets(logits, targets),
+                 torch.nn.functional.binary_cross_entropy_with_logits(logits, targets))

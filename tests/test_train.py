@@ -45,6 +45,7 @@ def test_toy_gan_learns_a_gaussian():
     dict(loss="hinge", pack=2),
     dict(loss="nonsaturating", lr_schedule="multistep", lr_milestones=(5, 12), lr_gamma=0.5, r1_weight=0.1),
     dict(loss="nonsaturating", train_g=False, n_critic=2),
+    dict(loss="nonsaturating", label_smoothing=0.1, label_flip=0.2, n_critic=2),
 ])
 def test_resume_is_bit_identical(tmp_path, settings):
     pack = settings.get("pack", 1)
@@ -416,3 +417,80 @@ def test_non_finite_weights_stop_training_and_never_reach_a_checkpoint(tmp_path)
               out_dir=tmp_path, progress=False)
     ckpt = load_checkpoint(tmp_path)
     assert ckpt["step"] == 2 and torch.isfinite(ckpt["D"]["unused"]).all()
+
+
+# --- GAN hacks: one-sided label smoothing and noisy labels (09_conditional_and_beyond) ----------
+
+
+class _ConstantD(torch.nn.Module):
+    """A discriminator sure by a margin c: logit +c for points of the ring (norm ~1), -c near the origin."""
+
+    def __init__(self, c: float):
+        super().__init__()
+        self.register_buffer("c", torch.tensor(c))
+        self.w = torch.nn.Parameter(torch.zeros(()))  # for the optimizer; gets a zero gradient
+
+    def forward(self, x, y=None):
+        return self.c * torch.sign(x.norm(dim=1) - 0.5) + 0 * self.w
+
+
+class _OriginG(torch.nn.Module):
+    """A fixed generator that puts every sample at the origin."""
+
+    z_dim = 2
+
+    def forward(self, z, y=None):
+        return torch.zeros_like(z)
+
+
+def _d_losses(c, **settings):
+    h = train(_OriginG(), _ConstantD(c), ToyBatches(ring8(), 64), steps=200, train_g=False, progress=False,
+              **settings)
+    return torch.tensor(h.d_loss, dtype=torch.float64), h
+
+
+def test_label_smoothing_gives_the_hand_computed_loss():
+    c, s = 1.5, 0.1
+    sp = torch.nn.functional.softplus
+    d_loss, _ = _d_losses(c, label_smoothing=s)
+    c = torch.tensor(c, dtype=torch.float64)
+    # real logits +c with targets 1 - s, fake logits -c with targets 0 (one-sided smoothing);
+    # two-sided smoothing (fake targets s) would add s·c
+    want = (1 - s) * sp(-c) + s * sp(c) + sp(-c)
+    assert_close(d_loss, want.expand(len(d_loss)), rtol=1e-6, atol=1e-6)
+
+
+def test_label_flip_swaps_the_asked_share_of_labels():
+    c, share = 2.0, 0.1
+    d_loss, h = _d_losses(c, label_flip=share)
+    sp = torch.nn.functional.softplus
+    c64 = torch.tensor(c, dtype=torch.float64)
+    # D is right by a margin c on every sample; a flipped label turns its term softplus(-c) into
+    # softplus(c), c more, so loss = 2·softplus(-c) + c·(share_real + share_fake)
+    measured = (d_loss - 2 * sp(-c64)) / (2 * c)
+    assert abs(measured.mean().item() - share) < 0.01  # 25,600 labels: the share's std is 0.002
+    assert measured.std() > 0  # drawn afresh every step
+    assert_close(torch.tensor(h["flipped"], dtype=torch.float64), measured, rtol=0, atol=1e-5)
+    unflipped, _ = _d_losses(c)
+    assert_close(unflipped, (2 * sp(-c64)).expand(len(unflipped)), rtol=1e-6, atol=1e-6)
+
+
+def test_label_hacks_are_refused_for_losses_without_bce_targets():
+    G, D = _toy()
+    for loss in ("hinge", "wasserstein", "least_squares"):
+        with pytest.raises(ValueError, match=f"the '{loss}' loss has none"):
+            train(G, D, ToyBatches(ring8(), 8), steps=1, loss=loss, label_smoothing=0.1, progress=False)
+    with pytest.raises(ValueError, match=r"label_flip must be in \[0, 0.5\)"):
+        train(G, D, ToyBatches(ring8(), 8), steps=1, label_flip=0.6, progress=False)
+
+
+def test_label_hacks_are_saved_with_the_run_and_fixed_on_resume(tmp_path):
+    G, D = _toy()
+    train(G, D, ToyBatches(ring8(), 8), steps=2, label_smoothing=0.1, label_flip=0.05, out_dir=tmp_path,
+          progress=False)
+    saved = json.loads((tmp_path / "config.json").read_text())
+    assert saved["label_smoothing"] == 0.1 and saved["label_flip"] == 0.05
+    assert load_checkpoint(tmp_path / "checkpoint.pt")["config"]["label_flip"] == 0.05
+    with pytest.raises(CheckpointError, match="label_flip: checkpoint 0.05, asked 0.0"):
+        train(G, D, ToyBatches(ring8(), 8), steps=4, label_smoothing=0.1, out_dir=tmp_path, resume=True,
+              progress=False)
