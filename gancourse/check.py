@@ -256,6 +256,11 @@ def modes_captured(answer: Callable) -> int:
                         f"that sample's nearest mode; being some sample's nearest mode is not enough (samples "
                         f"far from every mode still have a nearest one).",
                    show=lambda case: case[3])
+
+
+# --- helpers of the checks below -------------------------------------------------------------
+
+
 def _function(name: str, answer) -> None:
     if not callable(answer):
         raise ExerciseError(f"{name}: expected a function, got {type(answer).__name__}.")

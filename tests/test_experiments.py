@@ -173,6 +173,8 @@ def test_saturation_race_snapshots_are_the_runs_at_the_recorded_steps():
         assert moved >= travelled - 0.05  # the frames follow the mean the race measures
         assert snaps.frame(0)["surface"].shape == (60, 60)
     assert saturation_race(make_toy("gaussian2d"), steps=20, pretrain_steps=20, record_every=20).snapshots == {}
+
+
 def test_conditional_gan_trains_on_labelled_batches_and_refuses_unlabelled_images():
     G, D, history = train_conditional_gan("dcgan", tiny_dataset(), steps=2, batch_size=16, width=4, z_dim=8,
                                           device="cpu", progress=False)
