@@ -207,24 +207,32 @@ class DCGANGenerator(nn.Module):
 
     A projection to a small feature map (4×4, or 7×7 for 28 px), then transposed convolutions that
     double the side and halve the channels, batch norm and ReLU between, Tanh at the end.
-    With ``n_classes``, a one-hot label is appended to z (conditional GAN).
+    With ``n_classes``, a one-hot label is appended to z (conditional GAN); ``norm="none"`` drops the
+    batch norm (09_conditional_and_beyond trains DCGAN and WGAN-GP so).
     """
 
     def __init__(self, z_dim: int = 100, image_size: int = 64, channels: int = 3, width: int = 64,
-                 n_classes: int | None = None):
+                 n_classes: int | None = None, norm: str = "batch"):
         super().__init__()
+        if norm not in ("batch", "none"):
+            raise ValueError(f"the generator's norm must be 'batch' or 'none', got {norm!r}.")
         side, n_up = _plan(image_size)
         self.z_dim, self.image_size, self.channels, self.n_classes = z_dim, image_size, channels, n_classes
         self.hparams = dict(z_dim=z_dim, image_size=image_size, channels=channels, width=width, n_classes=n_classes)
+        if norm != "batch":  # kept out of the default's hparams, so older checkpoints rebuild unchanged
+            self.hparams["norm"] = norm
         in_dim = z_dim + (n_classes or 0)
         ch = width * 2 ** (n_up - 1)
+        # without batch norm the convolutions get biases, as they would in any plain network
+        bias = norm == "none"
+        normed = (lambda c: [nn.BatchNorm2d(c)]) if norm == "batch" else (lambda c: [])
         layers: list[nn.Module] = [
-            nn.ConvTranspose2d(in_dim, ch, side, 1, 0, bias=False),  # (B, ch, side, side)
-            nn.BatchNorm2d(ch),
+            nn.ConvTranspose2d(in_dim, ch, side, 1, 0, bias=bias),  # (B, ch, side, side)
+            *normed(ch),
             nn.ReLU(True),
         ]
         for _ in range(n_up - 1):
-            layers += [nn.ConvTranspose2d(ch, ch // 2, 4, 2, 1, bias=False), nn.BatchNorm2d(ch // 2), nn.ReLU(True)]
+            layers += [nn.ConvTranspose2d(ch, ch // 2, 4, 2, 1, bias=bias), *normed(ch // 2), nn.ReLU(True)]
             ch //= 2
         layers += [nn.ConvTranspose2d(ch, channels, 4, 2, 1, bias=False), nn.Tanh()]  # (B, C, S, S)
         self.net = nn.Sequential(*layers)

@@ -239,3 +239,13 @@ def test_the_side_formulas_are_what_torch_computes_and_a_wrong_one_is_not():
         assert torch.nn.ConvTranspose2d(1, 1, k, s, p)(x).shape[-1] == conv_transpose_output_side(side, k, s, p)
         wrong.append((side - 1) * s + k != conv_transpose_output_side(side, k, s, p))  # forgetting the padding
     assert any(wrong)
+
+
+def test_a_generator_without_batch_norm_has_none_and_rebuilds_from_its_description():
+    G = DCGANGenerator(z_dim=16, image_size=28, channels=1, width=8, norm="none")
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in G.modules())
+    rebuilt = build(describe(G))
+    assert str(rebuilt) == str(G) and rebuilt.hparams["norm"] == "none"
+    assert "norm" not in DCGANGenerator(z_dim=16, image_size=28, channels=1, width=8).hparams  # old checkpoints
+    with pytest.raises(ValueError, match="'batch' or 'none'"):
+        DCGANGenerator(norm="layer")
