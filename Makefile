@@ -14,7 +14,7 @@ LAB_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,teach]'
+	$(BIN)/python -m pip install --quiet --no-compile -e '.[dev,teach]'
 	@touch $(STAMP)
 
 ## make lab: create .venv if needed, install the course, open JupyterLab on notebooks/
