@@ -27,13 +27,17 @@ lab-settings:
 	@printf '%s\n' '{"@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": false}}' \
 		> $(LAB_SETTINGS)
 
+# pytest's workers for `make test`: most runs train on one thread, so two workers keep two cores busy.
+# Each test file (a notebook, the browser test) stays on one worker, in order.
+WORKERS ?= 2
+
 ## make test: unit tests, the browser test and every notebook (fast mode, through nbval)
 test: $(STAMP)
 	@mkdir -p $(SCREENSHOTS)
 	@echo "Browser screenshots go to $(abspath $(SCREENSHOTS))"
 	GANCOURSE_FAST=1 GANCOURSE_SCREENSHOTS=$(abspath $(SCREENSHOTS)) MPLBACKEND=Agg \
 		$(BIN)/python -m pytest -p no:cacheprovider --nbval-lax --nbval-current-env \
-		--durations=15 tests notebooks
+		-n $(WORKERS) --dist loadfile --durations=15 tests notebooks
 	@echo "Browser screenshots are in $(abspath $(SCREENSHOTS))"
 
 ## make unit: the unit tests without the slow ones (the browser test), in well under a minute
@@ -42,7 +46,8 @@ unit: $(STAMP)
 
 ## make notebooks: every notebook in fast mode
 notebooks: $(STAMP)
-	GANCOURSE_FAST=1 MPLBACKEND=Agg $(BIN)/python -m pytest -p no:cacheprovider --nbval-lax --nbval-current-env notebooks
+	GANCOURSE_FAST=1 MPLBACKEND=Agg $(BIN)/python -m pytest -p no:cacheprovider --nbval-lax --nbval-current-env \
+		-n $(WORKERS) --dist loadfile notebooks
 
 lint: $(STAMP)
 	$(BIN)/ruff check gancourse tests

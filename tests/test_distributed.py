@@ -198,7 +198,7 @@ def test_torchrun_trains_an_image_gan_and_one_process_resumes_it(fm_root, tmp_pa
     args = ["-m", "gancourse", "train", "wgan-gp", "--root", fm_root, "--out", out, "--batch-size", "8",
             "--width", "8", "--sample-every", "100", "--checkpoint-every", "0", "--device", "cpu", "--quiet"]
     done = torchrun([*args, "--steps", "3"], cwd=tmp_path)
-    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
     assert done.stdout.count("wrote ") == 1 and "on 2 processes: step 3 of 3" in done.stdout
     assert sorted(p.name for p in out.iterdir()) == [".gancourse-run", "checkpoint.pt", "config.json",
                                                       "history.json", "samples.png", "samples_000003.png"]
