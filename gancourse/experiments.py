@@ -8,6 +8,7 @@ the trained networks with what was measured. Nothing here steps an optimizer its
 - :func:`saturation_race`: minimax against non-saturating loss from the same bad start (01).
 - :func:`parallel_lines_experiment`: a BCE discriminator and a GP critic between two lines (03).
 - :func:`train_toy`: a recipe on a 2-D toy (04, 05, ``gancourse train toy``, ``gancourse bench modes``).
+- :func:`fit_critics`: critics trained alone under a range of clipping bounds and penalty weights (05's sliders).
 - :func:`train_image_gan`: a recipe on an image dataset, data resident on the device (06, 07,
   ``gancourse train dcgan|wgan-gp``).
 - :func:`train_conditional_gan`, :func:`train_loss_zoo`, :func:`discriminator_confidence`: a class-conditional
@@ -204,6 +205,64 @@ def train_toy(recipe: str, dist, steps: int, *, batch_size: int = 256, seed: int
     history = train(G, D, ToyBatches(dist, batch_size, seed=seed), steps=steps, seed=seed, callbacks=callbacks,
                     out_dir=out_dir, resume=resume, progress=progress, **settings)
     return ToyRun(recipe, G, D, history, settings, time.perf_counter() - start)
+
+
+@dataclass
+class CriticFit:
+    """A WGAN critic trained alone against fixed samples under one constraint, and what it became."""
+
+    constraint: str  # "clipping" (``value`` is the bound c) or "penalty" (``value`` is the weight λ)
+    value: float
+    D: nn.Module
+    span: float  # max f - min f on the evaluation grid over ``bounds``
+    estimate: float  # mean f(real) - mean f(fake) on the evaluation points: the critic's W1 estimate
+    norms: torch.Tensor  # ‖∇f(x̂)‖ at points x̂ between the evaluation points, where the penalty looks
+    bound: float | None  # clipping: the slope the clip guarantees (clipped_lipschitz_bound); penalty: None
+    x_real: torch.Tensor  # the evaluation points (the same tensors for every fit of one call)
+    x_fake: torch.Tensor
+
+
+def fit_critics(real, fake, *, clip_values=(0.003, 0.01, 0.03, 0.1), gp_weights=(0.1, 1.0, 10.0, 100.0),
+                steps: int = 500, batch_size: int = 256, bounds=((-1.6, 1.6), (-1.6, 1.6)), n_eval: int = 1000,
+                seed: int = 0) -> dict[tuple[str, float], CriticFit]:
+    """One critic per clipping bound c and per penalty weight λ, each trained alone for ``steps`` steps.
+
+    ``real`` and ``fake`` are toy distributions (the generator is held fixed, so only the constraint
+    changes). Clipped critics use the WGAN recipe (RMSProp 5e-5), penalised ones WGAN-GP's (Adam 1e-4,
+    β = (0.5, 0.9)), one critic step per step; every critic starts from the same weights. The
+    measurements run on one CPU thread, so the numbers do not depend on the machine's thread count.
+    Keys are ``("clipping", c)`` and ``("penalty", λ)``.
+    """
+    from gancourse.losses import interpolates
+    from gancourse.metrics.probes import clipped_lipschitz_bound, input_gradient_norms
+    from gancourse.plot import surface
+
+    gen = torch.Generator().manual_seed(seed)
+    x_real, x_fake = real.sample(n_eval, generator=gen), fake.sample(n_eval, generator=gen)
+    x_hat = interpolates(x_real, x_fake, generator=gen)
+    fits = {}
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        for constraint, recipe, key, values in (("clipping", "wgan-clipping", "clip_value", clip_values),
+                                                ("penalty", "wgan-gp", "gp_weight", gp_weights)):
+            settings = {**get_recipe(recipe).settings, "n_critic": 1}
+            for value in values:
+                torch.manual_seed(seed)
+                D = MLPDiscriminator(real.dim)
+                train(DistributionSampler(fake), D, ToyBatches(real, batch_size, seed=seed), train_g=False,
+                      steps=steps, seed=seed, progress=False, log_every=steps, device="cpu",
+                      **{**settings, key: float(value)})
+                D.eval()
+                with torch.no_grad():
+                    f = surface(D, bounds, 60)[2]
+                    estimate = (D(x_real).mean() - D(x_fake).mean()).item()
+                fits[constraint, float(value)] = CriticFit(
+                    constraint, float(value), D, float(f.max() - f.min()), estimate, input_gradient_norms(D, x_hat),
+                    clipped_lipschitz_bound(D, value) if constraint == "clipping" else None, x_real, x_fake)
+    finally:
+        torch.set_num_threads(threads)
+    return fits
 
 
 def train_image_gan(recipe: str, data, *, steps: int, batch_size: int = 128, width: int = 64, z_dim: int = 100,

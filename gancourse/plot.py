@@ -273,6 +273,35 @@ def draw_parallel_lines(fig, result, theta_max: float = 2.0) -> None:
     ax_d.legend(loc="lower left", fontsize=7)
 
 
+def draw_critics(fig, clipped, penalised, x_real, x_fake, bounds=((-1.6, 1.6), (-1.6, 1.6))) -> None:
+    """A clipped and a penalised critic side by side, and the slopes each has between the data and the samples.
+
+    ``clipped`` and ``penalised`` are :class:`gancourse.experiments.CriticFit`; each surface has its own
+    colour scale (the clipped one may span a millionth of the other's), the histogram shares one log axis.
+    """
+    axes = fig.subplots(1, 3)
+    for ax, fit, name in ((axes[0], clipped, f"clipped at c = {clipped.value:g}"),
+                          (axes[1], penalised, f"penalty λ = {penalised.value:g}")):
+        xx, yy, f = surface(fit.D, bounds, 60)
+        im = ax.pcolormesh(xx, yy, f - f.min(), cmap="viridis", shading="auto")  # f is defined up to a constant
+        fig.colorbar(im, ax=ax, shrink=0.8, format="%.2g", label="f − min f")
+        ax.scatter(*x_real.T, s=2, c="k", label="data")
+        ax.scatter(*x_fake.T, s=2, c="tab:orange", alpha=0.5, label="fixed samples")
+        ax.set(xlim=bounds[0], ylim=bounds[1], aspect="equal", xlabel="x₁", ylabel="x₂",
+               title=f"{name}: f spans {fit.span:.2g}")
+    axes[0].legend(loc="lower left", fontsize=7, markerscale=4)
+    ax = axes[2]
+    bins = np.logspace(-6, 1.5, 61)
+    for fit, colour, name in ((clipped, "tab:blue", f"c = {clipped.value:g}"),
+                              (penalised, "tab:green", f"λ = {penalised.value:g}")):
+        ax.hist(fit.norms.clamp(min=bins[0]).numpy(), bins=bins, color=colour, alpha=0.6, label=name)
+    ax.axvline(1.0, c="k", ls="--", lw=1, label="slope 1")
+    ax.axvline(clipped.bound, c="tab:blue", ls=":", lw=1.5, label="bound from clipping")
+    ax.set_xscale("log")
+    ax.set(xlabel="‖∇f‖ between data and samples", ylabel="points", title="the critics' slopes")
+    ax.legend(fontsize=7)
+
+
 def save_figure(fig, path, dpi: int = 120) -> None:
     """Save a matplotlib figure as ``path`` atomically."""
     from gancourse.checkpoint import atomic_save

@@ -5,7 +5,7 @@ Whenever a slider moves, a drawing function of :mod:`gancourse.plot` paints a fr
 ``Figure`` (no pyplot, no global state), which is rendered to PNG bytes and put in the image. The
 drawing functions are ordinary functions of numbers, so notebooks also call them for static figures
 and tests check them without a browser or a kernel. Nothing is drawn here. Explained in
-02_optimal_discriminator and 03_js_vs_wasserstein.
+02_optimal_discriminator and 03_js_vs_wasserstein; used in 01, 04, 05 and 06 as well.
 """
 
 from __future__ import annotations
@@ -133,6 +133,42 @@ def parallel_lines_demo(explorer: ParallelLinesExplorer, theta: float = 1.0, the
     return FigureSliders(draw, {"theta": slider}, figsize=(13.0, 3.6))
 
 
+def critics_caption(clipped, penalised) -> str:
+    """What :func:`critics_demo` prints for a clipped and a penalised :class:`~gancourse.experiments.CriticFit`."""
+    def median(fit):
+        return float(fit.norms.median())
+
+    return (f"c = {clipped.value:g}: f spans {clipped.span:.3g}, median slope {median(clipped):.3g} "
+            f"(clipping guarantees at most {clipped.bound:.3g}), estimate {clipped.estimate:.3g} &nbsp;|&nbsp; "
+            f"λ = {penalised.value:g}: f spans {penalised.span:.3g}, median slope <b>{median(penalised):.3g}</b>, "
+            f"estimate {penalised.estimate:.3g}")
+
+
+def critics_demo(fits: dict, x_real, x_fake, *, c: float = 0.01, gp_weight: float = 10.0,
+                 bounds=((-1.6, 1.6), (-1.6, 1.6))) -> FigureSliders:
+    """A slider over the clipping bound c and one over the penalty weight λ, through precomputed critics.
+
+    ``fits`` is what :func:`gancourse.experiments.fit_critics` returns; each slider steps through the
+    values it holds, and the figure is :func:`gancourse.plot.draw_critics` of the two critics chosen.
+    """
+    from gancourse.plot import draw_critics
+
+    values = {kind: sorted(v for k, v in fits if k == kind) for kind in ("clipping", "penalty")}
+
+    def draw(fig, c, gp_weight):
+        clipped, penalised = fits["clipping", c], fits["penalty", gp_weight]
+        draw_critics(fig, clipped, penalised, x_real, x_fake, bounds)
+        return critics_caption(clipped, penalised)
+
+    style = {"description_width": "initial"}
+    sliders = {"c": widgets.SelectionSlider(options=[(f"{v:g}", v) for v in values["clipping"]], value=c,
+                                            description="clipping bound c", continuous_update=False, style=style),
+               "gp_weight": widgets.SelectionSlider(options=[(f"{v:g}", v) for v in values["penalty"]],
+                                                    value=gp_weight, description="penalty weight λ",
+                                                    continuous_update=False, style=style)}
+    return FigureSliders(draw, sliders, figsize=(15.0, 4.2))
+
+
 class SnapshotPlayer(FigureSliders):
     """A Play button and a step slider over recorded snapshots: training you can watch and scrub.
 
@@ -178,6 +214,15 @@ class SnapshotPlayer(FigureSliders):
         return self._cache[frame]
 
 
+def latent_caption(z0, z1, directions, amounts, t: float) -> str:
+    """What :func:`latent_explorer` prints: the setting, and |z| at t on the linear and the spherical path."""
+    from gancourse.latent import lerp, slerp, walk
+
+    start, end = walk(z0, directions, amounts), walk(z1, directions, amounts)
+    return (f"t = {t:.2f}, along the directions {', '.join(f'{v:+.1f}' for v in amounts)} &nbsp;|&nbsp; "
+            f"|z| linear {lerp(start, end, [t])[0].norm():.2f}, spherical {slerp(start, end, [t])[0].norm():.2f}")
+
+
 def latent_explorer(G, z0, z1, *, k: int = 3, span: float = 3.0, seed: int = 0) -> FigureSliders:
     """Sliders along ``k`` random latent directions from ``z0``, and one interpolating from ``z0`` to ``z1``.
 
@@ -199,8 +244,7 @@ def latent_explorer(G, z0, z1, *, k: int = 3, span: float = 3.0, seed: int = 0) 
         images = generate(G, torch.stack(list(points.values())))
         for ax, (name, z), image in zip(fig.subplots(1, 3), points.items(), images, strict=True):
             show_images(ax, image[None], nrow=1, title=f"{name}\n|z| = {z.norm():.2f}")
-        return (f"t = {t:.2f}, along the directions {', '.join(f'{v:+.1f}' for v in a)} &nbsp;|&nbsp; "
-                f"|z| linear {points['linear, at t'].norm():.2f}, spherical {points['spherical, at t'].norm():.2f}")
+        return latent_caption(z0, z1, directions, a, t)
 
     style = {"description_width": "initial"}
     sliders = {f"u{i}": widgets.FloatSlider(value=0.0, min=-span, max=span, step=0.5, description=f"direction {i + 1}",

@@ -13,8 +13,11 @@ a browser.
 
 from __future__ import annotations
 
+import functools
+import html
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -47,15 +50,57 @@ def _lines_caption(theta: float) -> str:
     return f"JS = {float(theory.parallel_lines_js(theta)):.4f}, W1 = {float(theory.parallel_lines_w1(theta)):.2f}"
 
 
-# notebook -> its control's caption before a move, after one step right of the first slider (as its function
-# computes it for the new setting), and after pressing Play (None: no Play button)
+@functools.cache
+def _critic_fits():
+    """05's stored critics, trained as the notebook trains them in fast mode (one thread: the same numbers)."""
+    from gancourse.data.toy import Gaussian, make_toy
+    from gancourse.experiments import fit_critics
+
+    return fit_critics(make_toy("ring8"), Gaussian([0.0, 0.0], 0.3), steps=300)
+
+
+def _critics_caption(c: float, gp_weight: float = 10.0) -> str:
+    from gancourse.widgets import critics_caption
+
+    fits = _critic_fits()
+    return _as_text(critics_caption(fits["clipping", c], fits["penalty", gp_weight]))
+
+
+def _latent_caption(amounts) -> str:
+    """06's explorer at t = 0.5 for z0, z1 drawn as the notebook draws them."""
+    import torch
+
+    from gancourse.latent import random_directions
+    from gancourse.models import image_networks
+    from gancourse.widgets import latent_caption
+
+    z_dim = image_networks(1, 28, width=8)[0].z_dim
+    z0, z1 = torch.randn(2, z_dim, generator=torch.Generator().manual_seed(3))
+    return _as_text(latent_caption(z0, z1, random_directions(z_dim, 3, seed=0), amounts, 0.5))
+
+
+def _as_text(caption_html: str) -> str:
+    """A caption as the browser shows it: tags dropped, entities (&nbsp;) decoded."""
+    return html.unescape(re.sub(r"<[^>]+>", "", caption_html))
+
+
+def _control(name, before, after, played=None) -> dict:
+    return dict(name=name, before=before, after=after, played=played)
+
+
+# notebook -> its controls, in the order they appear: each one's caption before a move, after one step right of
+# its first slider (as its function computes it for the new setting), and after pressing Play (None: no Play)
 CONTROLS = {
-    "02_optimal_discriminator.ipynb": dict(before=lambda: _js_caption(0.5, 1.2), after=lambda: _js_caption(0.6, 1.2),
-                                           played=None),
-    "03_js_vs_wasserstein.ipynb": dict(before=lambda: _lines_caption(1.0), after=lambda: _lines_caption(1.25),
-                                       played=None),
-    "01_first_gan.ipynb": dict(before=lambda: "generator step 0", after=lambda: "generator step 10",
-                               played="generator step 150"),  # 16 frames, one every 10 of 150 fast steps
+    "02_optimal_discriminator.ipynb": [_control("sliders", lambda: _js_caption(0.5, 1.2),
+                                                lambda: _js_caption(0.6, 1.2))],
+    "03_js_vs_wasserstein.ipynb": [_control("theta", lambda: _lines_caption(1.0), lambda: _lines_caption(1.25))],
+    "01_first_gan.ipynb": [_control("player", lambda: "generator step 0", lambda: "generator step 10",
+                                    played="generator step 150")],  # 16 frames, one every 10 of 150 fast steps
+    "05_wgan.ipynb": [_control("critics", lambda: _critics_caption(0.01), lambda: _critics_caption(0.03))],
+    "06_dcgan.ipynb": [_control("player", lambda: "generator step 0", lambda: "generator step 75",
+                                played="generator step 1500"),  # 21 frames, one every 75 of 1500 fast steps
+                       _control("explorer", lambda: _latent_caption([0.0, 0.0, 0.0]),
+                                lambda: _latent_caption([0.5, 0.0, 0.0]))],
 }
 CHROMIUM = Path(os.environ.get("GANCOURSE_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_FLAGS = [
@@ -193,7 +238,6 @@ def _wait(condition, timeout_s: float, what: str, page=None, shot: Path | None =
 @pytest.mark.parametrize("notebook", list(CONTROLS))
 def test_the_control_redraws_the_figure_as_its_function_says(sync_api, jupyter_lab, tmp_path, notebook):
     url, work = jupyter_lab
-    expected = CONTROLS[notebook]
     shots, prefix = screenshot_dir(), notebook[:2]
     for old in shots.glob(f"{prefix}_*.png"):  # a stale picture from an earlier run would mislead
         old.unlink()
@@ -203,8 +247,8 @@ def test_the_control_redraws_the_figure_as_its_function_says(sync_api, jupyter_l
 
     for attempt in (1, 2):  # a page that crashed while starting gets one more try; a wrong figure does not
         try:
-            _move_the_control(sync_api, url, work, tmp_path / f"chromium-profile-{attempt}", notebook, expected,
-                              shots, prefix, timeout_shot, started)
+            _move_the_controls(sync_api, url, work, tmp_path / f"chromium-profile-{attempt}", notebook, shots,
+                               prefix, timeout_shot, started)
             return
         except sync_api.Error as err:
             if attempt == 2 or "closed" not in str(err):
@@ -212,7 +256,7 @@ def test_the_control_redraws_the_figure_as_its_function_says(sync_api, jupyter_l
             print(f"{notebook}: the browser page closed ({str(err).splitlines()[0]}); trying once more")
 
 
-def _move_the_control(sync_api, url, work, profile, notebook, expected, shots, prefix, timeout_shot, started):
+def _move_the_controls(sync_api, url, work, profile, notebook, shots, prefix, timeout_shot, started):
     with sync_api.sync_playwright() as p:
         context = p.chromium.launch_persistent_context(
             str(profile), executable_path=str(CHROMIUM), headless=True,
@@ -233,10 +277,9 @@ def _move_the_control(sync_api, url, work, profile, notebook, expected, shots, p
             page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").wait_for(timeout=60_000)
             ran_s = time.monotonic() - started
 
-            demo = page.locator(".gancourse-figure-sliders")
-            image = demo.locator("img")
-            image.wait_for(timeout=60_000)
-            demo.scroll_into_view_if_needed()
+            demos = page.locator(".gancourse-figure-sliders")
+            _wait(lambda: demos.count() == len(CONTROLS[notebook]), 60,
+                  f"{len(CONTROLS[notebook])} controls on the page", page, timeout_shot)
             page.screenshot(path=str(shots / f"{prefix}_after_run_all.png"), full_page=False)
 
             # no cell failed: read the saved notebook, where an error is an output of type "error"
@@ -248,30 +291,39 @@ def _move_the_control(sync_api, url, work, profile, notebook, expected, shots, p
             assert not errors, f"cells failed: {[(e['ename'], e['evalue']) for e in errors]}"
             assert page.locator(".jp-OutputArea-output", has_text="Traceback").count() == 0
 
-            caption = demo.locator(".widget-html")
-            before_src, before_png = image.get_attribute("src"), image.screenshot()
-            before, after = expected["before"](), expected["after"]()
-            assert before in caption.inner_text(), (before, caption.inner_text())
-            (shots / f"{prefix}_control_before.png").write_bytes(demo.screenshot())
-
-            # move the slider one step to the right with the keyboard, as a person can
-            demo.locator(".noUi-handle").first.click()
-            page.keyboard.press("ArrowRight")
-            _wait(lambda: after in caption.inner_text() and image.get_attribute("src") != before_src,
-                  REDRAW_TIMEOUT_S, f"the caption to read {after!r} after moving the slider", page, timeout_shot)
-            time.sleep(1.0)  # let the new image finish painting
-            assert image.screenshot() != before_png
-            (shots / f"{prefix}_control_after.png").write_bytes(demo.screenshot())
-
-            if expected["played"]:  # Play runs through every frame to the last
-                demo.locator(".widget-play button").first.click()
-                _wait(lambda: expected["played"] in caption.inner_text(), REDRAW_TIMEOUT_S,
-                      f"Play to reach {expected['played']!r}", page, timeout_shot)
-                time.sleep(1.0)
-                (shots / f"{prefix}_control_played.png").write_bytes(demo.screenshot())
-            print(f"{notebook}: run all {ran_s:.0f} s; caption at the end: {caption.inner_text()!r}")
+            for i, expected in enumerate(CONTROLS[notebook]):
+                _move_one(page, demos.nth(i), expected, shots / f"{prefix}_{expected['name']}", timeout_shot)
+            print(f"{notebook}: run all {ran_s:.0f} s")
         finally:
             context.close()
+
+
+def _move_one(page, demo, expected, shot_prefix: Path, timeout_shot: Path) -> None:
+    """Move one control's first slider a step right (and press Play if it has one); check its caption and image."""
+    image, caption = demo.locator("img"), demo.locator(".widget-html")
+    image.wait_for(timeout=60_000)
+    demo.scroll_into_view_if_needed()
+    before_src, before_png = image.get_attribute("src"), image.screenshot()
+    before, after = expected["before"](), expected["after"]()
+    assert before in caption.inner_text(), (before, caption.inner_text())
+    Path(f"{shot_prefix}_before.png").write_bytes(demo.screenshot())
+
+    # move the slider one step to the right with the keyboard, as a person can
+    demo.locator(".noUi-handle").first.click()
+    page.keyboard.press("ArrowRight")
+    _wait(lambda: after in caption.inner_text() and image.get_attribute("src") != before_src,
+          REDRAW_TIMEOUT_S, f"the caption to read {after!r} after moving the slider", page, timeout_shot)
+    time.sleep(1.0)  # let the new image finish painting
+    assert image.screenshot() != before_png
+    Path(f"{shot_prefix}_after.png").write_bytes(demo.screenshot())
+
+    if expected["played"]:  # Play runs through every frame to the last
+        demo.locator(".widget-play button").first.click()
+        _wait(lambda: expected["played"] in caption.inner_text(), REDRAW_TIMEOUT_S,
+              f"Play to reach {expected['played']!r}", page, timeout_shot)
+        time.sleep(1.0)
+        Path(f"{shot_prefix}_played.png").write_bytes(demo.screenshot())
+    print(f"{shot_prefix.name}: caption at the end: {caption.inner_text()!r}")
 
 
 def _cells(folder: Path, notebook: str) -> list[dict]:

@@ -10,6 +10,7 @@ from gancourse.data.toy import Gaussian, make_toy, ring8
 from gancourse.experiments import (
     LOSS_ZOO,
     discriminator_confidence,
+    fit_critics,
     fit_discriminator,
     parallel_lines_experiment,
     saturation_race,
@@ -161,6 +162,44 @@ def test_notebook_05_training_pulls_clipped_weights_off_the_walls(lr, pulled_off
               callbacks=[watch], callback_every=1)
     assert shares[1] > 0.85  # U(±1/√32) puts ~94 % beyond 0.01
     assert (shares[40] < shares[1] - 0.2) == pulled_off
+
+
+def test_fit_critics_trains_one_critic_per_setting_from_the_same_start():
+    threads = torch.get_num_threads()
+    fits = fit_critics(ring8(), Gaussian([0.0, 0.0], 0.3), clip_values=(0.01, 0.1), gp_weights=(1.0,), steps=5,
+                       batch_size=32, n_eval=64)
+    assert list(fits) == [("clipping", 0.01), ("clipping", 0.1), ("penalty", 1.0)]
+    assert torch.get_num_threads() == threads
+    tight, loose, penalised = fits.values()
+    assert all(p.abs().max() <= 0.01 for p in tight.D.parameters())  # clipped after every step
+    assert tight.bound < loose.bound and penalised.bound is None
+    assert tight.norms.shape == (64,) and tight.x_real is penalised.x_real  # one set of evaluation points
+    assert all(not fit.D.training for fit in fits.values())
+
+
+@pytest.mark.slow
+def test_notebook_05_slider_checks_fail_on_what_they_rule_out():
+    # the checks under 05's sliders, each on the critics it must pass and on one it must fail
+    ring, blob = ring8(), Gaussian([0.0, 0.0], 0.3)
+    fits = fit_critics(ring, blob, clip_values=(0.01, 0.1, 10.0, 30.0), gp_weights=(0.0, 0.1, 10.0), steps=300)
+    w1 = theory.sample_w1(fits["clipping", 0.01].x_real, fits["clipping", 0.01].x_fake)
+
+    def grows(a, b):  # c x 3 buys more than x 3 in range
+        return 3 * a.span < b.span
+
+    def pinned(fit):  # the penalty pins the median slope at 1
+        return abs(float(fit.norms.median()) - 1) < 0.1
+
+    def overshoots(fit):  # too weak a penalty: slopes above 1 and more than twice W1
+        return float(fit.norms.median()) > 2 and fit.estimate > 2 * w1
+
+    assert grows(fits["clipping", 0.01], fits["clipping", 0.1])
+    assert not grows(fits["clipping", 10.0], fits["clipping", 30.0])  # bounds no weight reaches: one critic
+    assert pinned(fits["penalty", 10.0])
+    assert not pinned(fits["penalty", 0.0]) and not pinned(fits["penalty", 0.1])  # no penalty, a weak one
+    assert overshoots(fits["penalty", 0.1]) and not overshoots(fits["penalty", 10.0])
+    assert float(fits["clipping", 0.01].norms.median()) < 0.01 < 0.5 < float(fits["clipping", 0.1].norms.median())
+    assert not float(fits["clipping", 10.0].norms.median()) < 0.01  # an unclipped critic is not faint
 
 
 def test_saturation_race_snapshots_are_the_runs_at_the_recorded_steps():

@@ -177,3 +177,22 @@ def test_latent_explorer_draws_what_g_makes_at_the_walked_point():
     explorer.set(u0=0.0)
     assert explorer.png == first  # back where it started: the same pictures of G
     assert generate(G, z0[None]).shape == (1, 1, 28, 28)
+
+
+def test_critics_demo_shows_the_stored_critics_its_sliders_name():
+    from gancourse.data.toy import ring8
+    from gancourse.experiments import fit_critics
+    from gancourse.widgets import critics_caption, critics_demo
+
+    fits = fit_critics(ring8(), Gaussian([0.0, 0.0], 0.3), clip_values=(0.01, 0.1), gp_weights=(1.0, 10.0), steps=3,
+                       batch_size=16, n_eval=32)
+    demo = critics_demo(fits, fits["penalty", 1.0].x_real, fits["penalty", 1.0].x_fake, c=0.01, gp_weight=10.0)
+    assert demo.caption.value == critics_caption(fits["clipping", 0.01], fits["penalty", 10.0])
+    assert [v for _, v in demo.sliders["c"].options] == [0.01, 0.1]
+    first, draws = demo.png, demo.n_draws
+    demo.set(c=0.1)
+    assert demo.caption.value == critics_caption(fits["clipping", 0.1], fits["penalty", 10.0])
+    assert demo.png != first and demo.n_draws == draws + 1
+    assert demo.caption.value.startswith("c = 0.1: f spans ") and "λ = 10: " in demo.caption.value
+    demo.set(c=0.01)
+    assert demo.png == first  # the same stored critics, the same picture
