@@ -164,6 +164,35 @@ def test_notebook_05_training_pulls_clipped_weights_off_the_walls(lr, pulled_off
     assert (shares[40] < shares[1] - 0.2) == pulled_off
 
 
+@pytest.mark.slow
+def test_notebook_05_estimate_checks_fail_on_critics_they_rule_out():
+    # 05's checks on the logged estimate W^, each passing on the notebook's runs and failing on one it rules out
+    data = ring8()
+    x_real = data.sample(1000, generator=torch.Generator().manual_seed(0))
+
+    def run(recipe, steps, **kw):
+        r = train_toy(recipe, data, steps, seed=0, log_every=1, progress=False, **kw)
+        with torch.no_grad():
+            w1 = theory.sample_w1(r.G(torch.randn(1000, r.G.z_dim, generator=torch.Generator().manual_seed(1))),
+                                  x_real)
+        return np.asarray(r.history["w_estimate"]), w1
+
+    (clip, w1_clip), (unclipped, w1_unclipped) = run("wgan-clipping", 60), run("wgan-clipping", 60, clip_value=10.0)
+    (pen, w1_pen), (fixed_g, _) = run("wgan-gp", 150), run("wgan-gp", 60, train_g=False)
+    med = lambda w: np.median(np.abs(w))  # noqa: E731
+
+    def tiny(w, w1):  # the clipped estimate is far below the distance it stands for
+        return abs(w[-1]) < 1e-3 * w1
+
+    def on_w1_scale(w, w1):  # the penalised estimate lives on W1's scale
+        return 0.1 * w1 < med(w) < 10 * w1
+
+    assert tiny(clip, w1_clip) and not tiny(unclipped, w1_unclipped)  # a bound of 10 clips nothing
+    assert med(pen) > 100 * med(clip) and not med(pen) > 100 * med(unclipped)
+    assert on_w1_scale(pen, w1_pen) and not on_w1_scale(clip, w1_clip)
+    assert np.any(pen < 0) and not np.any(fixed_g < 0)  # the sign changes because G moves
+
+
 def test_fit_critics_trains_one_critic_per_setting_from_the_same_start():
     threads = torch.get_num_threads()
     fits = fit_critics(ring8(), Gaussian([0.0, 0.0], 0.3), clip_values=(0.01, 0.1), gp_weights=(1.0,), steps=5,
