@@ -52,7 +52,9 @@ class SampleFiles:
 class Snapshots:
     """What a run looked like at a few steps, kept small enough to scrub through in a notebook.
 
-    At every call it stores G(z) for the fixed ``z`` and, when ``bounds`` is given (2-D toys), D's
+    At every call it stores G(z) for the fixed ``z`` (or, when ``z`` is a number n, for the n noise vectors
+    of ``generate(G, n=n)``, drawn for G's own noise shape, the same at every call) and, when ``bounds`` is
+    given (2-D toys), D's
     surface on a ``resolution``² grid over those bounds (:func:`gancourse.plot.surface`, raw scores).
     Images are kept as uint8 (one byte a pixel), points and surfaces as float16. When more than
     ``max_snapshots`` would be held, every other one is dropped and from then on only every other call
@@ -61,7 +63,7 @@ class Snapshots:
     :class:`gancourse.widgets.SnapshotPlayer`; explained in 01_first_gan.
     """
 
-    z: torch.Tensor
+    z: torch.Tensor | int
     bounds: tuple | None = None
     resolution: int = 60
     max_snapshots: int = 200
@@ -88,7 +90,7 @@ class Snapshots:
         call = self._calls[-1] + 1 if self._calls else 0
         if self._calls and self._calls[-1] % self._stride:  # the newest was kept only for being the newest
             self._keep(list(range(len(self._calls) - 1)))
-        x = generate(G, self.z)
+        x = generate(G, self.z) if torch.is_tensor(self.z) else generate(G, n=int(self.z))
         self._calls.append(call)
         self.steps.append(step)
         self.samples.append(((x.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8) if x.dim() == 4

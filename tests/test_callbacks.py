@@ -85,3 +85,16 @@ def test_snapshots_thin_out_evenly_and_give_frames_back_as_they_were():
     last = snaps.frame(len(snaps) - 1)
     torch.testing.assert_close(last["samples"], z + 1.0, atol=2e-3, rtol=1e-3)  # float16, not another step's
     assert last["surface"].shape == (8, 8)
+
+
+def test_snapshots_of_a_number_use_g_s_own_fixed_noise():
+    from gancourse.callbacks import Snapshots
+    from gancourse.models import MixtureLatentGenerator, generate
+
+    torch.manual_seed(0)
+    G = MixtureLatentGenerator(n_codes=5)  # noise of 3 coordinates, not the 2 of the samples
+    snaps = Snapshots(50)
+    snaps(0, G, None, None)
+    snaps(1, G, None, None)
+    assert snaps.samples[0].shape == (50, 2) and torch.equal(snaps.samples[0], snaps.samples[1])
+    torch.testing.assert_close(snaps.frame(0)["samples"], generate(G, n=50).half().float())
