@@ -96,6 +96,8 @@ CONTROLS = {
     "03_js_vs_wasserstein.ipynb": [_control("theta", lambda: _lines_caption(1.0), lambda: _lines_caption(1.25))],
     "01_first_gan.ipynb": [_control("player", lambda: "generator step 0", lambda: "generator step 10",
                                     played="generator step 150")],  # 16 frames, one every 10 of 150 fast steps
+    "04_mode_collapse.ipynb": [_control("player", lambda: "generator step 50", lambda: "generator step 100",
+                                        played="generator step 1000")],  # 20 frames, one every 50 of 1000 steps
     "05_wgan.ipynb": [_control("critics", lambda: _critics_caption(0.01), lambda: _critics_caption(0.03))],
     "06_dcgan.ipynb": [_control("player", lambda: "generator step 0", lambda: "generator step 75",
                                 played="generator step 1500"),  # 21 frames, one every 75 of 1500 fast steps
