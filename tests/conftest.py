@@ -37,3 +37,22 @@ def fm_root(tmp_path, monkeypatch):
     for split in ("train", "test"):
         write_mnist_split(tmp_path / "fm", split=split, n=32)
     return tmp_path / "fm"
+
+
+@pytest.hookimpl(trylast=True)  # after -m and -k have chosen the tests
+def pytest_collection_modifyitems(config, items):
+    """A notebook that the browser test runs (every cell, in JupyterLab, failing on any error) is not run twice.
+
+    When Chromium and Playwright are there and the browser test of a notebook is selected, nbval's items for
+    that notebook are deselected; otherwise nbval runs it as it runs every other notebook.
+    """
+    from test_browser import CONTROLS, browser_available
+
+    in_browser = {item.callspec.params["notebook"] for item in items
+                  if item.path.name == "test_browser.py" and hasattr(item, "callspec")}
+    if not in_browser or not browser_available():
+        return
+    twice = [item for item in items if item.path.suffix == ".ipynb" and item.path.name in in_browser & set(CONTROLS)]
+    if twice:
+        config.hook.pytest_deselected(items=twice)
+        items[:] = [item for item in items if item not in twice]

@@ -2,7 +2,8 @@
 
 Starts JupyterLab (from the Python running the tests) on a free localhost port with no token and
 throw-away config, settings and runtime folders, once for all the notebooks below. For each, opens a
-copy in headless Chromium through Playwright, runs all cells in fast mode, checks that no cell failed,
+copy in headless Chromium through Playwright, runs all cells in fast mode, checks that no cell failed
+(so this test runs these notebooks for nbval, which ``conftest.py`` then leaves them out of),
 moves the control with the keyboard (and presses Play where there is one) and checks that the figure
 under it is redrawn with the caption its function gives for the new setting. Screenshots are kept in
 $GANCOURSE_SCREENSHOTS, or build/screenshots in the repository.
@@ -148,6 +149,13 @@ def _wait_for_lab(url: str, process: subprocess.Popen, log: Path) -> None:
     raise TimeoutError(f"JupyterLab did not answer within {LAB_START_TIMEOUT_S} s:\n{log.read_text()[-3000:]}")
 
 
+def browser_available() -> bool:
+    """Chromium and Playwright are both installed: the browser test runs instead of being skipped."""
+    import importlib.util
+
+    return CHROMIUM.exists() and importlib.util.find_spec("playwright") is not None
+
+
 @pytest.fixture
 def sync_api():
     """Playwright's sync API, or a skip saying what to install (checked before JupyterLab starts)."""
@@ -226,6 +234,11 @@ def _prompts_done(page) -> bool:
     return bool(prompts) and all(p.strip() not in ("[*]:", "[ ]:", "") for p in prompts)
 
 
+def _failed(page) -> bool:
+    """True once a cell shows a traceback: JupyterLab then runs none of the cells after it."""
+    return page.locator(".jp-OutputArea-output", has_text="Traceback").count() > 0
+
+
 def _wait(condition, timeout_s: float, what: str, page=None, shot: Path | None = None) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
@@ -274,8 +287,8 @@ def _move_the_controls(sync_api, url, work, profile, notebook, shots, prefix, ti
 
             page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
             page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
-            _wait(lambda: _accept_dialog(page) or _prompts_done(page), RUN_ALL_TIMEOUT_S, "all cells to run",
-                  page, timeout_shot)
+            _wait(lambda: _accept_dialog(page) or _prompts_done(page) or _failed(page), RUN_ALL_TIMEOUT_S,
+                  "all cells to run", page, timeout_shot)
             page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").wait_for(timeout=60_000)
             ran_s = time.monotonic() - started
 
