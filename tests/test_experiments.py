@@ -195,6 +195,10 @@ def test_loss_zoo_trains_each_method_on_one_budget_from_one_generator():
     D_sn = runs["spectral norm"].D
     assert D_sn.hparams["spectral_norm"] and not any(isinstance(m, torch.nn.BatchNorm2d) for m in D_sn.modules())
     assert any(isinstance(m, torch.nn.BatchNorm2d) for m in runs["least squares"].D.modules())
+    has_bn = {m: any(isinstance(x, torch.nn.BatchNorm2d) for x in run.G.modules()) for m, run in runs.items()}
+    assert not has_bn["non-saturating, G without BN"] and not has_bn["WGAN-GP, G without BN"]
+    assert all(has_bn[m] for m in runs if "without BN" not in m)
+    assert len(runs["WGAN-GP, G without BN"].history) == 1 and len(runs["non-saturating, G without BN"].history) == 5
     with pytest.raises(ValueError, match="unknown method 'wgan'"):
         train_loss_zoo(tiny_dataset(), budget=1, methods=["wgan"], width=4)
 
