@@ -310,15 +310,19 @@ def train_conditional_gan(recipe: str, data, *, steps: int, batch_size: int = 12
     return G, D, history
 
 
-# name -> (recipe, D's keywords, train() keywords): the same generator, D's convolutions and data for each
-LOSS_ZOO: dict[str, tuple[str, dict, dict]] = {
-    "non-saturating": ("dcgan", {}, {}),
-    "hinge": ("hinge", {}, {}),
-    "least squares": ("least-squares", {}, {}),
-    "WGAN-GP": ("wgan-gp", {}, {}),  # its recipe's critic has no batch norm
-    "spectral norm": ("dcgan", {"norm": "none", "spectral_norm": True}, {}),  # Miyato et al.: SN instead of BN
-    "label smoothing": ("dcgan", {}, {"label_smoothing": 0.1}),  # one-sided, Salimans et al. 2016
-    "noisy labels": ("dcgan", {}, {"label_flip": 0.05}),
+# name -> (recipe, G's keywords, D's keywords, train() keywords): the same data, D's convolutions and, unless
+# G's keywords change its layers, the same initial generator for each
+LOSS_ZOO: dict[str, tuple[str, dict, dict, dict]] = {
+    "non-saturating": ("dcgan", {}, {}, {}),
+    "hinge": ("hinge", {}, {}, {}),
+    "least squares": ("least-squares", {}, {}, {}),
+    "WGAN-GP": ("wgan-gp", {}, {}, {}),  # its recipe's critic has no batch norm
+    "spectral norm": ("dcgan", {}, {"norm": "none", "spectral_norm": True}, {}),  # Miyato et al.: SN instead of BN
+    "label smoothing": ("dcgan", {}, {}, {"label_smoothing": 0.1}),  # one-sided, Salimans et al. 2016
+    "noisy labels": ("dcgan", {}, {}, {"label_flip": 0.05}),
+    # Arjovsky et al. 2017, Figures 6-7: a DCGAN generator without batch norm, under each loss
+    "non-saturating, G without BN": ("dcgan", {"g_norm": "none"}, {}, {}),
+    "WGAN-GP, G without BN": ("wgan-gp", {"g_norm": "none"}, {}, {}),
 }
 
 
@@ -338,16 +342,17 @@ def train_loss_zoo(data, *, budget: int, methods=None, batch_size: int = 128, wi
     """Train each of ``methods`` (names of :data:`LOSS_ZOO`, all by default) on the same budget.
 
     The budget counts the real batches D sees, so a method with ``n_critic`` critic steps gets
-    ``budget // n_critic`` generator steps. Every method starts from the same generator weights (``seed``).
+    ``budget // n_critic`` generator steps. Every method starts from the same generator weights (``seed``),
+    except one without batch norm (``g_norm="none"``): other layers, so other weights from the same seed.
     """
     runs = {}
     for method in methods or LOSS_ZOO:
         if method not in LOSS_ZOO:
             raise ConfigError(f"unknown method {method!r}; choose among {', '.join(LOSS_ZOO)}.")
-        recipe, d_kwargs, overrides = LOSS_ZOO[method]
+        recipe, g_kwargs, d_kwargs, overrides = LOSS_ZOO[method]
         spec = get_recipe(recipe)
         torch.manual_seed(seed)
-        G, _ = image_networks(data.channels, data.image_size, width=width, z_dim=z_dim)
+        G, _ = image_networks(data.channels, data.image_size, width=width, z_dim=z_dim, **g_kwargs)
         D = DCGANDiscriminator(data.image_size, data.channels, width, **{"norm": spec.critic_norm, **d_kwargs})
         steps = max(budget // spec.settings.get("n_critic", 1), 1)
         start = time.perf_counter()

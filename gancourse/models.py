@@ -361,13 +361,14 @@ def toy_networks(dim: int = 2, *, hidden: int = 128, depth: int = 3, z_dim: int 
 
 
 def image_networks(channels: int, image_size: int, *, width: int = 64, z_dim: int = 100, norm: str = "batch",
-                   n_classes: int | None = None):
-    """(G, D) DCGANs for ``channels``-channel ``image_size`` px images; ``norm`` is D's normalisation.
+                   n_classes: int | None = None, g_norm: str = "batch"):
+    """(G, D) DCGANs for ``channels``-channel ``image_size`` px images; ``norm`` is D's normalisation, ``g_norm`` G's.
 
     A WGAN-GP critic takes ``norm="none"``: batch norm makes each sample's score depend on the rest of
     the batch, while the gradient penalty constrains the gradient of one sample's score alone.
     """
-    G = DCGANGenerator(z_dim=z_dim, image_size=image_size, channels=channels, width=width, n_classes=n_classes)
+    G = DCGANGenerator(z_dim=z_dim, image_size=image_size, channels=channels, width=width, n_classes=n_classes,
+                       norm=g_norm)
     D = DCGANDiscriminator(image_size=image_size, channels=channels, width=width, norm=norm, n_classes=n_classes)
     return G, D
 

@@ -263,6 +263,10 @@ def test_loss_zoo_trains_each_method_on_one_budget_from_one_generator():
     D_sn = runs["spectral norm"].D
     assert D_sn.hparams["spectral_norm"] and not any(isinstance(m, torch.nn.BatchNorm2d) for m in D_sn.modules())
     assert any(isinstance(m, torch.nn.BatchNorm2d) for m in runs["least squares"].D.modules())
+    has_bn = {m: any(isinstance(x, torch.nn.BatchNorm2d) for x in run.G.modules()) for m, run in runs.items()}
+    assert not has_bn["non-saturating, G without BN"] and not has_bn["WGAN-GP, G without BN"]
+    assert all(has_bn[m] for m in runs if "without BN" not in m)
+    assert len(runs["WGAN-GP, G without BN"].history) == 1 and len(runs["non-saturating, G without BN"].history) == 5
     with pytest.raises(ValueError, match="unknown method 'wgan'"):
         train_loss_zoo(tiny_dataset(), budget=1, methods=["wgan"], width=4)
 
@@ -294,3 +298,24 @@ def test_notebook_09_class_check_fails_on_a_generator_that_ignores_its_label():
     ignored = y[torch.randperm(len(y), generator=torch.Generator().manual_seed(0))]
     assert accuracy(x, y) >= 0.8
     assert accuracy(x, ignored) < 0.3
+
+
+def test_notebook_09_batch_norm_checks_fail_on_what_they_rule_out():
+    # 09 asserts in fast mode that the DCGAN whose G lost its batch norm is worse than the one that has it
+    # (a Fréchet distance >= 1.1 times, fewer classes), and that neither WGAN-GP run is yet clearly better
+    # than noise. Reports with the fast-mode numbers pass; the wrong variants fail: a G without batch norm
+    # as good as the one with it (the same run on both sides, or only its distance worse), and a WGAN-GP
+    # run that did learn (the DCGAN's distance).
+    from gancourse.metrics.classifier import SampleReport, beats_noise, coverage_of_labels, worse_than
+
+    def report(fd, classes):
+        return SampleReport("classifier", fd, 0.7, 0.01, coverage_of_labels(np.arange(1000) % classes))
+
+    dcgan, dcgan_no_bn, wgan_gp, wgan_gp_no_bn, noise = (report(163.0, 10), report(216.5, 7), report(474.8, 1),
+                                                         report(437.7, 1), report(338.2, 3))
+    assert worse_than(dcgan_no_bn, dcgan)
+    assert not worse_than(dcgan, dcgan)
+    assert not worse_than(report(216.5, 10), dcgan)
+    assert not worse_than(dcgan, dcgan_no_bn)
+    assert not beats_noise(wgan_gp, noise) and not beats_noise(wgan_gp_no_bn, noise)
+    assert beats_noise(dcgan, noise)

@@ -314,6 +314,28 @@ def test_sample_report_in_inception_space_compares_the_two_sets_and_skips_covera
     assert report.fd == pytest.approx(4.0, rel=1e-6)  # a shift by 1 in each of 4 dimensions: |Δμ|² = 4
 
 
+def _report(fd, classes=None):
+    coverage = None if classes is None else clf.coverage_of_labels(np.arange(100) % classes)
+    return clf.SampleReport("classifier", fd, 0.5, 0.1, coverage)
+
+
+def test_beats_noise_is_a_distance_clearly_below_that_of_noise():
+    noise = _report(300.0)
+    assert clf.beats_noise(_report(239.0), noise) and not clf.beats_noise(_report(240.0), noise)  # 0.8 × 300
+    assert not clf.beats_noise(noise, noise) and clf.beats_noise(_report(290.0), noise, ratio=1.0)
+
+
+def test_worse_than_needs_a_larger_distance_and_fewer_classes():
+    baseline = _report(100.0, classes=10)
+    assert clf.worse_than(_report(111.0, classes=9), baseline)
+    assert not clf.worse_than(_report(109.0, classes=5), baseline)  # the distance grew by less than 10 %
+    assert not clf.worse_than(_report(500.0, classes=10), baseline)  # as many classes
+    assert not clf.worse_than(baseline, baseline)
+    assert clf.worse_than(_report(106.0, classes=9), baseline, fd_ratio=1.05)
+    with pytest.raises(ValueError, match="features='classifier'"):
+        clf.worse_than(_report(200.0), baseline)
+
+
 def test_samples_are_judged_by_the_classifier_on_fashion_mnist_only():
     assert clf.features_for("fashion-mnist") == "classifier"
     assert clf.features_for("mnist") == clf.features_for("folder:/tmp/pictures") == "inception"

@@ -159,6 +159,10 @@ def test_toy_and_image_networks():
     G, C = image_networks(3, 32, width=8, norm="none")
     assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in C.modules())
     assert G(torch.randn(2, 100)).shape == (2, 3, 32, 32)
+    assert any(isinstance(m, torch.nn.BatchNorm2d) for m in G.modules())  # norm is D's; G keeps its batch norm
+    G, D = image_networks(1, 28, width=8, g_norm="none")
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in G.modules()) and G.hparams["norm"] == "none"
+    assert any(isinstance(m, torch.nn.BatchNorm2d) for m in D.modules())
 
 
 # --- the mixture-latent generator -------------------------------------------------------------
