@@ -17,7 +17,7 @@ from gancourse.models import MixtureLatentGenerator, MLPGenerator
 
 def _row(seed, modes=25, hq=0.98, kl=0.01, seconds=10.0, method="m", mixture="grid25"):
     return {"method": method, "mixture": mixture, "seed": seed, "n_modes": 25, "modes_captured": modes,
-            "high_quality": hq, "reverse_kl": kl, "seconds": seconds}
+            "high_quality": hq, "reverse_kl": kl, "seconds": seconds, "cpu_seconds": 0.9 * seconds}
 
 
 def test_the_shared_schedule_replaces_the_recipes_learning_rates():
@@ -50,7 +50,7 @@ def test_run_benchmark_makes_one_record_per_method_and_mixture():
 
     class FakeRun:
         def __init__(self, method, mixture, seed):
-            self.method, self.mixture, self.seed, self.seconds = method, mixture, seed, 1.0
+            self.method, self.mixture, self.seed, self.seconds, self.cpu_seconds = method, mixture, seed, 1.0, 0.9
 
             class R:
                 n_modes, modes_captured, high_quality_fraction, reverse_kl = 8, 8, 0.99, 0.001
@@ -95,8 +95,32 @@ def test_command_prints_a_table_and_json(capsys, cli):
     captured = capsys.readouterr()
     doc = json.loads(captured.out)
     assert doc["records"][0]["method"] == "minimax" and doc["setup"]["steps"] == 3
-    assert "reverse KL" in captured.err and "wall time" in captured.err
+    assert "reverse KL" in captured.err and "wall time" in captured.err and "cpu s" in captured.err
+    run = doc["records"][0]["runs"][0]
+    assert run["cpu_seconds"] > 0 and doc["records"][0]["cpu_seconds"]["mean"] == run["cpu_seconds"]
     assert cli(["bench", "modes", "--seeds", "0"]) == 2
+
+
+def test_command_passes_the_knobs_to_the_setup(capsys):
+    assert main(["bench", "modes", "--seeds", "1", "--steps", "2", "--methods", "r1-mixture", "--mixtures", "ring8",
+                 "--json", "--quiet", "--n-critic", "3", "--n-codes", "50", "--code-sigma", "0.02"]) == 0
+    setup = json.loads(capsys.readouterr().out)["setup"]
+    assert (setup["n_critic"], setup["n_codes"], setup["code_sigma"]) == (3, 50, 0.02)
+
+
+@pytest.mark.parametrize("flag, value, message", [
+    ("--n-critic", "0", "must be a positive whole number, got 0"),
+    ("--n-critic", "2.5", "2.5"),
+    ("--n-codes", "-1", "must be a positive whole number, got -1"),
+    ("--code-sigma", "-0.1", "must be 0 or a positive number, got -0.1"),
+    ("--code-sigma", "wide", "wide"),
+])
+def test_a_bad_knob_is_one_line_before_any_training(flag, value, message, cli, capsys):
+    assert cli(["bench", "modes", "--seeds", "1", "--steps", "2", "--mixtures", "ring8", flag, value]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and message in err
+    errors = [line for line in err.splitlines() if "error" in line]
+    assert len(errors) == 1 and errors[0].startswith(f"gancourse bench modes: error: argument {flag}: ")
 
 
 def test_a_mixture_spec_trains_and_scores_on_its_own_modes():

@@ -109,8 +109,9 @@ def summarise(runs: list[dict]) -> dict:
     first = runs[0]
     record = {"method": first["method"], "mixture": first["mixture"], "n_modes": first["n_modes"],
               "seeds": [r["seed"] for r in runs]}
-    for key in ("modes_captured", "high_quality", "reverse_kl", "seconds"):
-        record[key] = _stats([r[key] for r in runs])
+    for key in ("modes_captured", "high_quality", "reverse_kl", "seconds", "cpu_seconds"):
+        if all(key in r for r in runs):  # records measured before CPU time was kept have no cpu_seconds
+            record[key] = _stats([r[key] for r in runs])
     record["runs"] = runs
     record["meets_target"] = meets_target(record)
     return record
@@ -128,7 +129,7 @@ def run_row(run: MixtureRun) -> dict:
     r = run.report
     return {"method": run.method, "mixture": run.mixture, "seed": run.seed, "n_modes": r.n_modes,
             "modes_captured": r.modes_captured, "high_quality": r.high_quality_fraction,
-            "reverse_kl": r.reverse_kl, "seconds": run.seconds}
+            "reverse_kl": r.reverse_kl, "seconds": run.seconds, "cpu_seconds": run.cpu_seconds}
 
 
 def run_benchmark(methods=METHODS, mixtures=MIXTURES, seeds: int = 5, setup: ToySetup | None = None,
@@ -152,7 +153,7 @@ def run_benchmark(methods=METHODS, mixtures=MIXTURES, seeds: int = 5, setup: Toy
                 if log is not None:
                     log(f"{name:>14} {mixture:>6} seed {seed}: {row['modes_captured']}/{row['n_modes']} modes, "
                         f"{100 * row['high_quality']:.1f} % high quality, reverse KL {row['reverse_kl']:.3f}, "
-                        f"{row['seconds']:.1f} s")
+                        f"{row['seconds']:.1f} s ({row['cpu_seconds']:.1f} s CPU)")
             record = summarise(rows)
             record["description"] = get_recipe(name).description
             records.append(record)
@@ -160,16 +161,22 @@ def run_benchmark(methods=METHODS, mixtures=MIXTURES, seeds: int = 5, setup: Toy
 
 
 def format_table(records: list[dict], target: bool = True) -> str:
-    """The benchmark as a plain-text table: mean ± std over seeds; with ``target``, a star where it is met."""
+    """The benchmark as a plain-text table: mean ± std over seeds; with ``target``, a star where it is met.
+
+    ``s/run`` is wall time; ``cpu s`` (CPU time of the run's process) is shown when every record has it.
+    """
     w = max([7] + [len(r["mixture"]) for r in records])  # mixture specs such as grid:36:1.5:0.05 are long
-    head = f"{'mixture':<{w}} {'method':<14} {'modes':>12} {'high quality %':>15} {'reverse KL':>15} {'s/run':>7}"
+    cpu = all("cpu_seconds" in r for r in records)
+    head = (f"{'mixture':<{w}} {'method':<14} {'modes':>12} {'high quality %':>15} {'reverse KL':>15} {'s/run':>7}"
+            + (f" {'cpu s':>6}" if cpu else ""))
     lines = [head, "-" * len(head)]
     for r in records:
         m, hq, kl, s = r["modes_captured"], r["high_quality"], r["reverse_kl"], r["seconds"]
         lines.append(
             f"{r['mixture']:<{w}} {r['method']:<14} {m['mean']:>5.1f} ± {m['std']:<4.1f}"
             f"{100 * hq['mean']:>8.1f} ± {100 * hq['std']:<4.1f} {kl['mean']:>7.3f} ± {kl['std']:<5.3f}"
-            f"{s['mean']:>7.1f}{'  *' if target and r['meets_target'] else ''}"
+            f"{s['mean']:>7.1f}" + (f" {r['cpu_seconds']['mean']:>6.1f}" if cpu else "")
+            + ("  *" if target and r["meets_target"] else "")
         )
     if target:
         lines.append(f"* meets the target: every mode in every seed, >= {100 * TARGET['high_quality']:.0f} % high "

@@ -21,7 +21,8 @@ def run(args) -> int:
 
     from gancourse.bench.modes import TARGET, ToySetup, format_table, run_benchmark, setup_dict
 
-    setup = ToySetup(**({} if args.steps is None else {"steps": args.steps}), cpu_threads=args.threads or None)
+    knobs = {"steps": args.steps, "n_critic": args.n_critic, "n_codes": args.n_codes, "code_sigma": args.code_sigma}
+    setup = ToySetup(**{k: v for k, v in knobs.items() if v is not None}, cpu_threads=args.threads or None)
     threads = setup.cpu_threads or 1  # train() runs networks this small on one thread unless told otherwise
     out = sys.stderr if args.json else sys.stdout
 
@@ -59,8 +60,8 @@ def mixture_spec(text: str) -> str:
 
 
 def register(groups) -> None:
-    from gancourse.bench.modes import METHODS, MIXTURES
-    from gancourse.commands.arguments import count_or_zero, positive_int
+    from gancourse.bench.modes import METHODS, MIXTURES, ToySetup
+    from gancourse.commands.arguments import count_or_zero, float_or_zero, positive_int
     from gancourse.data.toy import MIXTURE_SPEC_HELP
     from gancourse.recipes import RECIPES
 
@@ -71,7 +72,14 @@ def register(groups) -> None:
                    help=f"recipes to compare (default: {' '.join(METHODS)}; any of {', '.join(RECIPES)})")
     p.add_argument("--mixtures", nargs="+", default=list(MIXTURES), type=mixture_spec, metavar="MIXTURE",
                    help=f"mixtures to train on (default: {' '.join(MIXTURES)}; any of {MIXTURE_SPEC_HELP})")
-    p.add_argument("--steps", type=positive_int, default=None, help="generator steps per run (default 3000)")
+    p.add_argument("--steps", type=positive_int, default=None,
+                   help=f"generator steps per run (default {ToySetup.steps})")
+    p.add_argument("--n-critic", type=positive_int, default=None,
+                   help="D steps per G step for every method (default: each recipe's own, 5 for WGAN-GP, else 1)")
+    p.add_argument("--n-codes", type=positive_int, default=None,
+                   help=f"codes of the mixture latent of r1-mixture's generator (default {ToySetup.n_codes})")
+    p.add_argument("--code-sigma", type=float_or_zero, default=None,
+                   help=f"spread of each code's Gaussian in the mixture latent (default {ToySetup.code_sigma})")
     p.add_argument("--threads", type=count_or_zero, default=0,
                    help="CPU threads per run (default 0: one, train()'s choice for networks this small)")
     p.add_argument("--quiet", action="store_true", help="no line per run")
