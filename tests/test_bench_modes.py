@@ -149,3 +149,36 @@ def test_04_d_never_confident_check_fails_in_01s_saturating_start():
 
     race = saturation_race(make_toy("gaussian2d"), steps=1, pretrain_steps=200, record_every=1)
     assert not race.d_fake_start > 0.1
+
+
+def _doctored(table, mixture, method, **means):
+    """A copy of ``table`` with some means of one record replaced."""
+    import copy
+
+    table = copy.deepcopy(table)
+    for key, value in means.items():
+        table[(mixture, method)][key]["mean"] = value
+    return table
+
+
+def test_notebook_04_benchmark_claims_hold_on_the_measured_table():
+    from gancourse.bench.modes import benchmark_claims, measured_records
+
+    claims = benchmark_claims(measured_records(n_critic=None, steps=3000))
+    assert all(claims.values()), claims
+
+
+@pytest.mark.parametrize("claim, mixture, method, means", [
+    ("plain_losses_find_the_modes", "ring8", "minimax", {"modes_captured": 6.0}),
+    ("plain_losses_find_the_modes", "grid25", "nonsaturating", {"modes_captured": 19.0}),
+    ("plain_losses_lay_bridges", "grid25", "minimax", {"high_quality": 0.6}),
+    ("plain_losses_within_10_points", "ring8", "nonsaturating", {"high_quality": 0.5}),
+    ("wgan_gp_fewest_modes", "grid25", "pacgan4", {"modes_captured": 10.0}),
+    ("recommended_most_high_quality", "ring8", "minimax", {"high_quality": 0.99}),
+])
+def test_notebook_04_benchmark_claim_fails_on_a_doctored_table(claim, mixture, method, means):
+    from gancourse.bench.modes import benchmark_claims, measured_records
+
+    doctored = _doctored(measured_records(n_critic=None, steps=3000), mixture, method, **means)
+    claims = benchmark_claims(doctored)
+    assert not claims[claim]

@@ -53,6 +53,7 @@ class ToySetup:
     code_sigma: float = 0.01  # mixture latent: spread of each code's Gaussian
     latent_dim: int = 2  # mixture latent: dimension of the code space
     n_critic: int | None = None  # D steps per G step; None keeps the recipe's (5 for WGAN-GP, else 1)
+    r1_lazy: bool = False  # R1 (where the recipe has it) on the last D step of each G step only, n_critic × γ
     device: str = "cpu"  # tiny MLPs run fastest on the CPU
     cpu_threads: int | None = None  # None: train()'s rule, one thread for networks this small
 
@@ -62,7 +63,8 @@ class ToySetup:
         settings = {"lr_g": lr, "lr_d": lr, "lr_schedule": "multistep", "lr_gamma": self.drop_by,
                     "lr_milestones": (max(1, round(self.drop_at * self.steps)),), "device": self.device,
                     "log_every": min(100, self.steps), "cpu_threads": self.cpu_threads}
-        return settings if self.n_critic is None else {**settings, "n_critic": self.n_critic}
+        settings = settings if self.n_critic is None else {**settings, "n_critic": self.n_critic}
+        return {**settings, "r1_lazy": True} if self.r1_lazy else settings
 
     def networks(self) -> dict:
         return {"hidden": self.hidden, "depth": self.depth, "z_dim": self.z_dim, "n_codes": self.n_codes,
@@ -188,7 +190,43 @@ def setup_dict(setup: ToySetup) -> dict:
     return asdict(setup)
 
 
-def measured_records(path=MEASURED) -> dict[tuple[str, str], dict]:
-    """The measured records by (mixture, method); the file holds the ``--json`` documents of the runs."""
+def measured_records(path=MEASURED, **setup) -> dict[tuple[str, str], dict]:
+    """The measured records by (mixture, method); the file holds the ``--json`` documents of the runs.
+
+    ``setup`` keeps the documents whose :class:`ToySetup` has those values (``n_critic=None`` for the
+    benchmark's own setting, ``n_critic=5`` for the stronger discriminator); a later document wins.
+    """
     docs = json.loads(Path(path).read_text())["documents"]
-    return {(r["mixture"], r["method"]): r for doc in docs for r in doc["records"]}
+    return {(r["mixture"], r["method"]): r for doc in docs
+            if all(doc["setup"].get(k) == v for k, v in setup.items()) for r in doc["records"]}
+
+
+def _mean(table: dict, mixture: str, method: str, key: str) -> float:
+    return table[(mixture, method)][key]["mean"]
+
+
+def benchmark_claims(table: dict, recommended: str = RECOMMENDED) -> dict[str, bool]:
+    """What 04 says of the benchmark's table (one D step per G step), each claim with its truth.
+
+    ``table`` is :func:`measured_records` of that setting: the plain losses capture at least 7 ring
+    and 20 grid modes but have under half of their grid samples of high quality; they are within 10 points
+    of high quality of each other on both mixtures; WGAN-GP has the fewest modes and ``recommended``
+    the most high-quality samples on both.
+    """
+    plain, mixtures = ("minimax", "nonsaturating"), ("ring8", "grid25")
+
+    def on(mixture):
+        return [method for (mix, method) in table if mix == mixture]
+
+    return {
+        "plain_losses_find_the_modes": all(_mean(table, "ring8", m, "modes_captured") >= 7
+                                           and _mean(table, "grid25", m, "modes_captured") >= 20 for m in plain),
+        "plain_losses_lay_bridges": all(_mean(table, "grid25", m, "high_quality") < 0.5 for m in plain),
+        "plain_losses_within_10_points": all(
+            abs(_mean(table, mix, "minimax", "high_quality") - _mean(table, mix, "nonsaturating", "high_quality"))
+            < 0.1 for mix in mixtures),
+        "wgan_gp_fewest_modes": all(min(on(mix), key=lambda m: _mean(table, mix, m, "modes_captured")) == "wgan-gp"
+                                    for mix in mixtures),
+        "recommended_most_high_quality": all(
+            max(on(mix), key=lambda m: _mean(table, mix, m, "high_quality")) == recommended for mix in mixtures),
+    }
