@@ -21,7 +21,8 @@ def run(args) -> int:
 
     from gancourse.bench.modes import TARGET, ToySetup, format_table, run_benchmark, setup_dict
 
-    knobs = {"steps": args.steps, "n_critic": args.n_critic, "n_codes": args.n_codes, "code_sigma": args.code_sigma}
+    knobs = {"steps": args.steps, "n_critic": args.n_critic, "lr": args.lr, "n_codes": args.n_codes,
+             "code_sigma": args.code_sigma, "latent_dim": args.latent_dim, "r1_lazy": args.r1_lazy or None}
     setup = ToySetup(**{k: v for k, v in knobs.items() if v is not None}, cpu_threads=args.threads or None)
     threads = setup.cpu_threads or 1  # train() runs networks this small on one thread unless told otherwise
     out = sys.stderr if args.json else sys.stdout
@@ -61,7 +62,7 @@ def mixture_spec(text: str) -> str:
 
 def register(groups) -> None:
     from gancourse.bench.modes import METHODS, MIXTURES, ToySetup
-    from gancourse.commands.arguments import count_or_zero, float_or_zero, positive_int
+    from gancourse.commands.arguments import count_or_zero, float_or_zero, positive_float, positive_int
     from gancourse.data.toy import MIXTURE_SPEC_HELP
     from gancourse.recipes import RECIPES
 
@@ -76,10 +77,16 @@ def register(groups) -> None:
                    help=f"generator steps per run (default {ToySetup.steps})")
     p.add_argument("--n-critic", type=positive_int, default=None,
                    help="D steps per G step for every method (default: each recipe's own, 5 for WGAN-GP, else 1)")
+    p.add_argument("--lr", type=positive_float, default=None,
+                   help=f"Adam's learning rate for both networks before the drop (default {ToySetup.lr})")
+    p.add_argument("--r1-lazy", action="store_true",
+                   help="R1 on the last D step of each G step only, weighted n_critic × γ (methods with R1)")
     p.add_argument("--n-codes", type=positive_int, default=None,
                    help=f"codes of the mixture latent of r1-mixture's generator (default {ToySetup.n_codes})")
     p.add_argument("--code-sigma", type=float_or_zero, default=None,
                    help=f"spread of each code's Gaussian in the mixture latent (default {ToySetup.code_sigma})")
+    p.add_argument("--latent-dim", type=positive_int, default=None,
+                   help=f"dimension of the mixture latent's code space (default {ToySetup.latent_dim})")
     p.add_argument("--threads", type=count_or_zero, default=0,
                    help="CPU threads per run (default 0: one, train()'s choice for networks this small)")
     p.add_argument("--quiet", action="store_true", help="no line per run")
