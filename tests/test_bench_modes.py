@@ -95,6 +95,7 @@ def test_command_prints_a_table_and_json(capsys, cli):
     captured = capsys.readouterr()
     doc = json.loads(captured.out)
     assert doc["records"][0]["method"] == "minimax" and doc["setup"]["steps"] == 3
+    assert len(doc["load_average"]) == 2
     assert "reverse KL" in captured.err and "wall time" in captured.err and "cpu s" in captured.err
     run = doc["records"][0]["runs"][0]
     assert run["cpu_seconds"] > 0 and doc["records"][0]["cpu_seconds"]["mean"] == run["cpu_seconds"]

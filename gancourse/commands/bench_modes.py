@@ -5,12 +5,14 @@ that does not parse is refused in one line before anything trains.
 
 Prints one line per run as it finishes, then the table (mean ± std over seeds). With ``--json`` the
 table and the progress go to stderr and stdout carries one JSON document: a record per method and
-mixture, the settings, the target and the wall time. Explained in 04_mode_collapse.
+mixture, the settings, the target, the wall time and the load average at the start and the end.
+Explained in 04_mode_collapse.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import platform
 import sys
 import time
@@ -30,7 +32,7 @@ def run(args) -> int:
     def log(line: str) -> None:
         print(line, file=out, flush=True)
 
-    start = time.perf_counter()
+    start, load_before = time.perf_counter(), _load()
     records = run_benchmark(args.methods, args.mixtures, seeds=args.seeds, setup=setup,
                             log=None if args.quiet else log)
     wall = time.perf_counter() - start
@@ -39,11 +41,19 @@ def run(args) -> int:
           file=out)
     if args.json:
         doc = {"benchmark": "modes", "records": records, "setup": setup_dict(setup), "target": TARGET,
-               "wall_seconds": wall, "threads": threads, "torch": torch.__version__,
-               "machine": platform.machine(), "python": platform.python_version()}
+               "wall_seconds": wall, "load_average": [load_before, _load()], "threads": threads,
+               "torch": torch.__version__, "machine": platform.machine(), "python": platform.python_version()}
         json.dump(doc, sys.stdout, indent=1)
         print()
     return 0
+
+
+def _load() -> float | None:
+    """The one-minute load average (other work competing for the cores), where the system reports it."""
+    try:
+        return os.getloadavg()[0]
+    except (AttributeError, OSError):
+        return None
 
 
 def mixture_spec(text: str) -> str:
