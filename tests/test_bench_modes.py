@@ -9,6 +9,7 @@ from gancourse.bench.modes import (
     meets_target,
     run_benchmark,
     summarise,
+    target_misses,
     train_on_mixture,
 )
 from gancourse.cli import main
@@ -42,7 +43,12 @@ def test_target_needs_every_mode_quality_kl_and_time():
     assert meets_target(summarise([_row(0), _row(1)]))
     assert not meets_target(summarise([_row(0, hq=0.89)]))
     assert not meets_target(summarise([_row(0, kl=0.06)]))
-    assert not meets_target(summarise([_row(0, seconds=TARGET["seconds"] + 1)]))
+    assert not meets_target(summarise([_row(0, seconds=TARGET["seconds"] + 10)]))  # CPU time 0.9 × 70 s
+    assert meets_target(summarise([_row(0, seconds=TARGET["seconds"] + 1)]))  # waited, but used 0.9 × 61 s
+    old = summarise([_row(0, seconds=TARGET["seconds"] + 1)])
+    del old["cpu_seconds"]  # a record measured before CPU time was kept: judged on its wall time
+    assert not meets_target(old)
+    assert target_misses(summarise([_row(0, modes=24), _row(1, kl=0.2)])) == ["modes", "reverse KL"]
 
 
 def test_run_benchmark_makes_one_record_per_method_and_mixture():
@@ -187,3 +193,34 @@ def test_notebook_04_benchmark_claim_fails_on_a_doctored_table(claim, mixture, m
     doctored = _doctored(measured_records(n_critic=None, steps=3000), mixture, method, **means)
     claims = benchmark_claims(doctored)
     assert not claims[claim]
+
+
+def _recipe_table(mixtures=("ring8", "grid25", "ring:16:1:0.01", "grid:36:1.5:0.05", "grid:49:2:0.05",
+                            "grid:49:1.5:0.05"), seeds=2):
+    table = {}
+    for mixture in mixtures:
+        for method, hq in (("nonsaturating", 0.5), ("r1-mixture", 0.95)):
+            table[(mixture, method)] = summarise([_row(s, hq=hq, method=method, mixture=mixture) for s in range(seeds)])
+    return table
+
+
+def test_notebook_04_recipe_claims_hold_on_a_table_that_has_them():
+    from gancourse.bench.modes import recipe_claims
+
+    assert all(recipe_claims(_recipe_table()).values())
+
+
+@pytest.mark.parametrize("claim, table", [
+    ("tuned_and_four_others", _recipe_table(mixtures=("ring8", "grid25", "grid:36:1.5:0.05", "grid:49:2:0.05"))),
+    ("tuned_and_four_others", _recipe_table(mixtures=("grid25", "ring:16:1:0.01", "ring:12:2:0.02",
+                                                      "grid:36:1.5:0.05", "grid:49:2:0.05"))),
+    ("tuned_and_four_others", _recipe_table(mixtures=("ring8", "grid25", "ring:16:1:0.01", "ring:12:2:0.02",
+                                                      "grid:16:1:0.02", "grid:49:2:0.05"))),  # no 6 × 6 grid
+    ("two_seeds_each", _recipe_table(seeds=1)),
+    ("baseline_fewer_high_quality", {**_recipe_table(), ("grid25", "nonsaturating"): summarise(
+        [_row(s, hq=0.96, method="nonsaturating") for s in range(2)])}),
+])
+def test_notebook_04_recipe_claim_fails_on_a_table_without_it(claim, table):
+    from gancourse.bench.modes import recipe_claims
+
+    assert not recipe_claims(table)[claim]
