@@ -29,6 +29,8 @@ def test_the_shared_schedule_replaces_the_recipes_learning_rates():
     assert ToySetup(steps=1).train_settings("minimax")["lr_milestones"] == (1,)
     assert "n_critic" not in ToySetup().train_settings("wgan-gp")  # the recipe's 5 stays
     assert ToySetup(n_critic=5).train_settings("nonsaturating")["n_critic"] == 5
+    assert ToySetup(r1_lazy=True).train_settings("r1-mixture")["r1_lazy"]
+    assert "r1_lazy" not in ToySetup().train_settings("r1-mixture")
 
 
 def test_summary_is_mean_and_sample_std_over_seeds():
@@ -224,3 +226,23 @@ def test_notebook_04_recipe_claim_fails_on_a_table_without_it(claim, table):
     from gancourse.bench.modes import recipe_claims
 
     assert not recipe_claims(table)[claim]
+
+
+def test_notebook_04_target_misses_change_on_a_doctored_record():
+    # 04 asserts which parts of the target each mixture misses under RECOMMENDED_SETUP; a record that lost a
+    # mode in one seed, or a point of high quality, no longer gives the same answer
+    import copy
+
+    from gancourse.bench.modes import RECOMMENDED, RECOMMENDED_SETUP, measured_records, recipe_claims, setup_dict
+
+    strong = measured_records(**setup_dict(RECOMMENDED_SETUP))
+    assert all(recipe_claims(strong).values())
+    record = strong[("grid:36:1.5:0.05", RECOMMENDED)]
+    assert target_misses(record) == []
+    lost = copy.deepcopy(record)
+    lost["runs"][1]["modes_captured"] = 35
+    assert target_misses(lost) == ["modes"]
+    assert target_misses(_doctored(strong, "grid:36:1.5:0.05", RECOMMENDED, high_quality=0.89)[
+        ("grid:36:1.5:0.05", RECOMMENDED)]) == ["high quality"]
+    assert target_misses(_doctored(strong, "grid:36:1.5:0.05", RECOMMENDED, cpu_seconds=61.0)[
+        ("grid:36:1.5:0.05", RECOMMENDED)]) == ["time"]
