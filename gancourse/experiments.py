@@ -182,7 +182,8 @@ class ToyRun:
     D: nn.Module
     history: History
     settings: dict
-    seconds: float
+    seconds: float  # wall time of train()
+    cpu_seconds: float = 0.0  # CPU time of this process during train(), every thread together
 
     def samples(self, n: int = 2500, seed: int = 0) -> torch.Tensor:
         """``n`` samples of G from the fixed noise of ``seed`` (the same every call)."""
@@ -201,10 +202,10 @@ def train_toy(recipe: str, dist, steps: int, *, batch_size: int = 256, seed: int
     torch.manual_seed(seed)  # the networks' initial weights
     G, D = toy_networks(dist.dim, pack=settings.get("pack", 1), mixture_latent=spec.mixture_latent,
                         **(networks or {}))
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     history = train(G, D, ToyBatches(dist, batch_size, seed=seed), steps=steps, seed=seed, callbacks=callbacks,
                     out_dir=out_dir, resume=resume, progress=progress, **settings)
-    return ToyRun(recipe, G, D, history, settings, time.perf_counter() - start)
+    return ToyRun(recipe, G, D, history, settings, time.perf_counter() - start, time.process_time() - cpu_start)
 
 
 @dataclass

@@ -94,6 +94,7 @@ class TrainConfig:
     momentum: float = 0.0  # for sgd only
     gp_weight: float = 0.0  # λ of the gradient penalty; 10 in WGAN-GP
     r1_weight: float = 0.0  # γ of R1, (γ/2)·E‖∇D(x_real)‖² (Mescheder et al. 2018): steadies D on the data
+    r1_lazy: bool = False  # R1 on the last of the n_critic D steps only, weighted n_critic × γ (Karras et al. 2020)
     clip_value: float | None = None  # WGAN weight clipping c; 0.01 in the WGAN paper
     pack: int = 1  # PacGAN: D judges `pack` samples at once, concatenated along dim 1
     seed: int = 0  # seeds the noise and the penalty's interpolation
@@ -247,7 +248,7 @@ class _Steps:
             logged["flipped"] = torch.cat(flips).float().mean()
         return d_bce_targets(real_logits, fake_logits, *bce_targets(*flips, cfg.label_smoothing))
 
-    def discriminator(self, x_real, y, keep_fakes: bool):
+    def discriminator(self, x_real, y, keep_fakes: bool, last: bool = True):
         """One update of D on a real batch and fresh fakes; returns (x_fake, d_loss, logged values).
 
         With ``keep_fakes`` the fakes keep their graph, so the generator step can reuse them (as in
@@ -264,7 +265,8 @@ class _Steps:
             d_loss = self.discriminator_loss(real_logits.float(), fake_logits.float(), logged)
         if cfg.loss == "wasserstein":
             logged["w_estimate"] = logged["real_score"] - logged["fake_score"]
-        if cfg.gp_weight or cfg.r1_weight:
+        r1_now = cfg.r1_weight and (last or not cfg.r1_lazy)  # lazy: on the last D step of the G step
+        if cfg.gp_weight or r1_now:
             packed_real = _pack(x_real, cfg.pack)
             with self.autocast():
                 if cfg.gp_weight:  # α ~ U(0, 1) per sample, this process's rows of the global batch's
@@ -272,9 +274,9 @@ class _Steps:
                                        device=packed_real.device, dtype=packed_real.dtype)
                     logged["gp"] = gradient_penalty(self.D, packed_real, _pack(x_fake, cfg.pack), y, alpha=alpha)
                     d_loss = d_loss + cfg.gp_weight * logged["gp"]
-                if cfg.r1_weight:
+                if r1_now:
                     logged["r1"] = r1_penalty(self.D, packed_real, y)
-                    d_loss = d_loss + 0.5 * cfg.r1_weight * logged["r1"]
+                    d_loss = d_loss + 0.5 * cfg.r1_weight * (cfg.n_critic if cfg.r1_lazy else 1) * logged["r1"]
         self.opt_d.zero_grad(set_to_none=True)
         d_loss.backward()
         shard.average_gradients(self.D)  # the gradient of the mean over the global batch
@@ -302,8 +304,8 @@ class _Steps:
         """One generator step (or, with ``train_g=False``, ``n_critic`` discriminator steps alone)."""
         for k in range(self.cfg.n_critic):
             x_real, y = self.real_batch(batches)
-            last = k == self.cfg.n_critic - 1 and self.cfg.train_g
-            x_fake, d_loss, logged = self.discriminator(x_real, y, keep_fakes=last)
+            last = k == self.cfg.n_critic - 1
+            x_fake, d_loss, logged = self.discriminator(x_real, y, keep_fakes=last and self.cfg.train_g, last=last)
         fake_logits = logged.pop("fake_logits")
         if self.cfg.train_g:
             g_loss = self.generator(x_fake, y)

@@ -45,6 +45,7 @@ def test_toy_gan_learns_a_gaussian():
     dict(loss="hinge", pack=2),
     dict(loss="nonsaturating", lr_schedule="multistep", lr_milestones=(5, 12), lr_gamma=0.5, r1_weight=0.1),
     dict(loss="nonsaturating", train_g=False, n_critic=2),
+    dict(loss="nonsaturating", r1_weight=0.5, r1_lazy=True, n_critic=3),
     dict(loss="nonsaturating", label_smoothing=0.1, label_flip=0.2, n_critic=2),
 ])
 def test_resume_is_bit_identical(tmp_path, settings):
@@ -494,3 +495,41 @@ def test_label_hacks_are_saved_with_the_run_and_fixed_on_resume(tmp_path):
     with pytest.raises(CheckpointError, match="label_flip: checkpoint 0.05, asked 0.0"):
         train(G, D, ToyBatches(ring8(), 8), steps=4, label_smoothing=0.1, out_dir=tmp_path, resume=True,
               progress=False)
+
+
+def test_lazy_r1_runs_once_per_generator_step_with_n_critic_times_the_weight(monkeypatch):
+    import gancourse.train as train_module
+
+    calls = []
+    real_penalty = train_module.r1_penalty
+
+    def counted(D, x, y=None):
+        calls.append(len(x))
+        return real_penalty(D, x, y)
+
+    monkeypatch.setattr(train_module, "r1_penalty", counted)
+    G, D = _toy()
+    train(G, D, ToyBatches(ring8(), 32), steps=4, n_critic=3, r1_weight=0.5, r1_lazy=True, progress=False)
+    assert len(calls) == 4  # once per generator step, not 3 times
+    calls.clear()
+    G, D = _toy()
+    train(G, D, ToyBatches(ring8(), 32), steps=4, n_critic=3, r1_weight=0.5, progress=False)
+    assert len(calls) == 12
+
+    # one D step per G step: lazy R1 is plain R1 (the same losses, bit for bit)
+    runs = []
+    for lazy in (False, True):
+        G, D = _toy()
+        runs.append(train(G, D, ToyBatches(ring8(), 32, seed=2), steps=5, r1_weight=0.5, r1_lazy=lazy,
+                          progress=False))
+    assert runs[0].d_loss == runs[1].d_loss and runs[0].extra == runs[1].extra
+
+    # with three D steps the last one's loss carries 3 × (γ/2) × R1: with a penalty that is 1 and moves nothing,
+    # both runs take the same D steps and their logged losses differ by (3 - 1) × γ/2
+    monkeypatch.setattr(train_module, "r1_penalty", lambda D, x, y=None: real_penalty(D, x, y) * 0 + 1)
+    losses = []
+    for lazy in (False, True):
+        G, D = _toy()
+        h = train(G, D, ToyBatches(ring8(), 32), steps=1, n_critic=3, r1_weight=0.5, r1_lazy=lazy, progress=False)
+        losses.append(h["d_loss"][0])
+    assert losses[1] - losses[0] == pytest.approx((3 - 1) * 0.5 / 2)

@@ -5,12 +5,14 @@ that does not parse is refused in one line before anything trains.
 
 Prints one line per run as it finishes, then the table (mean ± std over seeds). With ``--json`` the
 table and the progress go to stderr and stdout carries one JSON document: a record per method and
-mixture, the settings, the target and the wall time. Explained in 04_mode_collapse.
+mixture, the settings, the target, the wall time and the load average at the start and the end.
+Explained in 04_mode_collapse.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import platform
 import sys
 import time
@@ -21,14 +23,16 @@ def run(args) -> int:
 
     from gancourse.bench.modes import TARGET, ToySetup, format_table, run_benchmark, setup_dict
 
-    setup = ToySetup(**({} if args.steps is None else {"steps": args.steps}), cpu_threads=args.threads or None)
+    knobs = {"steps": args.steps, "n_critic": args.n_critic, "lr": args.lr, "n_codes": args.n_codes,
+             "code_sigma": args.code_sigma, "latent_dim": args.latent_dim, "r1_lazy": args.r1_lazy or None}
+    setup = ToySetup(**{k: v for k, v in knobs.items() if v is not None}, cpu_threads=args.threads or None)
     threads = setup.cpu_threads or 1  # train() runs networks this small on one thread unless told otherwise
     out = sys.stderr if args.json else sys.stdout
 
     def log(line: str) -> None:
         print(line, file=out, flush=True)
 
-    start = time.perf_counter()
+    start, load_before = time.perf_counter(), _load()
     records = run_benchmark(args.methods, args.mixtures, seeds=args.seeds, setup=setup,
                             log=None if args.quiet else log)
     wall = time.perf_counter() - start
@@ -37,11 +41,19 @@ def run(args) -> int:
           file=out)
     if args.json:
         doc = {"benchmark": "modes", "records": records, "setup": setup_dict(setup), "target": TARGET,
-               "wall_seconds": wall, "threads": threads, "torch": torch.__version__,
-               "machine": platform.machine(), "python": platform.python_version()}
+               "wall_seconds": wall, "load_average": [load_before, _load()], "threads": threads,
+               "torch": torch.__version__, "machine": platform.machine(), "python": platform.python_version()}
         json.dump(doc, sys.stdout, indent=1)
         print()
     return 0
+
+
+def _load() -> float | None:
+    """The one-minute load average (other work competing for the cores), where the system reports it."""
+    try:
+        return os.getloadavg()[0]
+    except (AttributeError, OSError):
+        return None
 
 
 def mixture_spec(text: str) -> str:
@@ -59,8 +71,8 @@ def mixture_spec(text: str) -> str:
 
 
 def register(groups) -> None:
-    from gancourse.bench.modes import METHODS, MIXTURES
-    from gancourse.commands.arguments import count_or_zero, positive_int
+    from gancourse.bench.modes import METHODS, MIXTURES, ToySetup
+    from gancourse.commands.arguments import count_or_zero, float_or_zero, positive_float, positive_int
     from gancourse.data.toy import MIXTURE_SPEC_HELP
     from gancourse.recipes import RECIPES
 
@@ -71,7 +83,20 @@ def register(groups) -> None:
                    help=f"recipes to compare (default: {' '.join(METHODS)}; any of {', '.join(RECIPES)})")
     p.add_argument("--mixtures", nargs="+", default=list(MIXTURES), type=mixture_spec, metavar="MIXTURE",
                    help=f"mixtures to train on (default: {' '.join(MIXTURES)}; any of {MIXTURE_SPEC_HELP})")
-    p.add_argument("--steps", type=positive_int, default=None, help="generator steps per run (default 3000)")
+    p.add_argument("--steps", type=positive_int, default=None,
+                   help=f"generator steps per run (default {ToySetup.steps})")
+    p.add_argument("--n-critic", type=positive_int, default=None,
+                   help="D steps per G step for every method (default: each recipe's own, 5 for WGAN-GP, else 1)")
+    p.add_argument("--lr", type=positive_float, default=None,
+                   help=f"Adam's learning rate for both networks before the drop (default {ToySetup.lr})")
+    p.add_argument("--r1-lazy", action="store_true",
+                   help="R1 on the last D step of each G step only, weighted n_critic × γ (methods with R1)")
+    p.add_argument("--n-codes", type=positive_int, default=None,
+                   help=f"codes of the mixture latent of r1-mixture's generator (default {ToySetup.n_codes})")
+    p.add_argument("--code-sigma", type=float_or_zero, default=None,
+                   help=f"spread of each code's Gaussian in the mixture latent (default {ToySetup.code_sigma})")
+    p.add_argument("--latent-dim", type=positive_int, default=None,
+                   help=f"dimension of the mixture latent's code space (default {ToySetup.latent_dim})")
     p.add_argument("--threads", type=count_or_zero, default=0,
                    help="CPU threads per run (default 0: one, train()'s choice for networks this small)")
     p.add_argument("--quiet", action="store_true", help="no line per run")
