@@ -42,7 +42,9 @@ class FigureSliders:
 
     def __init__(self, draw, sliders: dict[str, widgets.ValueWidget], *, figsize=(10.0, 3.4), dpi: int = 80):
         self.draw, self.sliders, self.figsize, self.dpi = draw, dict(sliders), figsize, dpi
-        self.image = widgets.Image(format="png", layout=widgets.Layout(max_width="100%"))
+        # drawn at its own size (narrower where the page is), not stretched to the page's width
+        self.image = widgets.Image(format="png", layout=widgets.Layout(max_width="100%",
+                                                                       width=f"{round(figsize[0] * dpi)}px"))
         self.caption = widgets.HTML()
         self.n_draws = 0
         self.png = b""

@@ -53,6 +53,7 @@ def test_figure_sliders_layout_puts_the_image_under_the_sliders():
     assert CSS_CLASS in box._dom_classes
     assert isinstance(box.children[0], widgets.HBox) and box.children[0].children[0] is demo.sliders["a"]
     assert box.children[-1] is demo.image
+    assert demo.image.layout.width == "160px"  # a 2-inch figure at 80 dpi, shown at its own size
     assert "application/vnd.jupyter.widget-view+json" in demo._repr_mimebundle_()
 
 
