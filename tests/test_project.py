@@ -32,7 +32,7 @@ def test_environment_yml_installs_from_pyproject():
     assert env["channels"] == ["conda-forge"]
     deps = env["dependencies"]
     pip_lists = [d["pip"] for d in deps if isinstance(d, dict) and "pip" in d]
-    assert pip_lists == [["-e .[dev]"]], "environment.yml must install the course with pip from pyproject"
+    assert pip_lists == [["-e .[dev,teach]"]], "environment.yml must install the course with pip from pyproject"
     conda = [d for d in deps if isinstance(d, str)]
     names = {_name(d) for d in conda}
     assert {"python", "pip"} <= names
