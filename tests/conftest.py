@@ -46,13 +46,13 @@ def pytest_collection_modifyitems(config, items):
     When Chromium and Playwright are there and the browser test of a notebook is selected, nbval's items for
     that notebook are deselected; otherwise nbval runs it as it runs every other notebook.
     """
-    from test_browser import CONTROLS, browser_available
+    from test_browser import browser_available
 
     in_browser = {item.callspec.params["notebook"] for item in items
                   if item.path.name == "test_browser.py" and hasattr(item, "callspec")}
     if not in_browser or not browser_available():
         return
-    twice = [item for item in items if item.path.suffix == ".ipynb" and item.path.name in in_browser & set(CONTROLS)]
+    twice = [item for item in items if item.path.suffix == ".ipynb" and item.path.name in in_browser]
     if twice:
         config.hook.pytest_deselected(items=twice)
-        items[:] = [item for item in items if item not in twice]
+        items[:] = [item for item in items if not (item.path.suffix == ".ipynb" and item.path.name in in_browser)]
