@@ -113,8 +113,9 @@ def test_command_prints_a_table_and_json(capsys, cli):
 def test_command_passes_the_knobs_to_the_setup(capsys):
     assert main(["bench", "modes", "--seeds", "1", "--steps", "2", "--methods", "r1-mixture", "--mixtures", "ring8",
                  "--json", "--quiet", "--n-critic", "3", "--n-codes", "50", "--code-sigma", "0.02", "--lr", "0.002",
-                 "--latent-dim", "4", "--r1-lazy"]) == 0
+                 "--latent-dim", "4", "--r1-lazy", "--hidden", "24"]) == 0
     setup = json.loads(capsys.readouterr().out)["setup"]
+    assert setup["hidden"] == 24
     assert (setup["n_critic"], setup["n_codes"], setup["code_sigma"]) == (3, 50, 0.02)
     assert (setup["lr"], setup["latent_dim"], setup["r1_lazy"]) == (0.002, 4, True)
 
@@ -127,6 +128,7 @@ def test_command_passes_the_knobs_to_the_setup(capsys):
     ("--code-sigma", "wide", "wide"),
     ("--lr", "0", "must be a positive number, got 0"),
     ("--latent-dim", "0", "must be a positive whole number, got 0"),
+    ("--hidden", "0", "must be a positive whole number, got 0"),
 ])
 def test_a_bad_knob_is_one_line_before_any_training(flag, value, message, cli, capsys):
     assert cli(["bench", "modes", "--seeds", "1", "--steps", "2", "--mixtures", "ring8", flag, value]) == 2

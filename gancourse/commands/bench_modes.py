@@ -24,7 +24,7 @@ def run(args) -> int:
     from gancourse.bench.modes import TARGET, ToySetup, format_table, run_benchmark, setup_dict
 
     knobs = {"steps": args.steps, "n_critic": args.n_critic, "lr": args.lr, "n_codes": args.n_codes,
-             "code_sigma": args.code_sigma, "latent_dim": args.latent_dim, "r1_lazy": args.r1_lazy or None}
+             "code_sigma": args.code_sigma, "latent_dim": args.latent_dim, "hidden": args.hidden, "r1_lazy": args.r1_lazy or None}
     setup = ToySetup(**{k: v for k, v in knobs.items() if v is not None}, cpu_threads=args.threads or None)
     threads = setup.cpu_threads or 1  # train() runs networks this small on one thread unless told otherwise
     out = sys.stderr if args.json else sys.stdout
@@ -97,6 +97,8 @@ def register(groups) -> None:
                    help=f"spread of each code's Gaussian in the mixture latent (default {ToySetup.code_sigma})")
     p.add_argument("--latent-dim", type=positive_int, default=None,
                    help=f"dimension of the mixture latent's code space (default {ToySetup.latent_dim})")
+    p.add_argument("--hidden", type=positive_int, default=None,
+                   help=f"width of every hidden layer of G and D (default {ToySetup.hidden})")
     p.add_argument("--threads", type=count_or_zero, default=0,
                    help="CPU threads per run (default 0: one, train()'s choice for networks this small)")
     p.add_argument("--quiet", action="store_true", help="no line per run")
