@@ -1,4 +1,5 @@
 import torch
+from fakes import Shift
 
 from gancourse.callbacks import SampleFiles, SampleGrids
 from gancourse.models import DCGANGenerator
@@ -31,19 +32,6 @@ def test_sample_files_write_a_grid_per_step_and_the_latest(tmp_path):
     assert (width, height) == (8 * 30 + 2, 2 * 30 + 2)  # 8 per row, 28 px + 2 px padding
 
 
-class _Shift(torch.nn.Module):
-    """A 2-D 'generator' that adds a learnable shift: its samples move when the shift does."""
-
-    z_dim = 2
-
-    def __init__(self):
-        super().__init__()
-        self.shift = torch.nn.Parameter(torch.zeros(2))
-
-    def forward(self, z, y=None):
-        return z + self.shift
-
-
 class _Pictures(torch.nn.Module):
     """A cheap 'generator' of 64 px colour images (786 kB a frame of 64), so 301 calls take no time."""
 
@@ -73,7 +61,7 @@ def test_snapshots_thin_out_evenly_and_give_frames_back_as_they_were():
     from gancourse.callbacks import Snapshots
     from gancourse.models import MLPDiscriminator
 
-    G, D = _Shift(), MLPDiscriminator()
+    G, D = Shift(), MLPDiscriminator()
     z = torch.randn(50, 2)
     snaps = Snapshots(z, bounds=((-1, 1), (-1, 1)), resolution=8, max_snapshots=10)
     for step in range(1, 101):

@@ -3,6 +3,7 @@ import math
 import ipywidgets as widgets
 import numpy as np
 import pytest
+from fakes import Shift
 from matplotlib.figure import Figure
 
 from gancourse import theory
@@ -110,17 +111,7 @@ def _recorded(n=6):
 
     from gancourse.callbacks import Snapshots
 
-    class Shift(torch.nn.Module):
-        z_dim = 2
-
-        def __init__(self):
-            super().__init__()
-            self.shift = torch.nn.Parameter(torch.zeros(2))
-
-        def forward(self, z, y=None):
-            return z * 0.1 + self.shift
-
-    G, snaps = Shift(), Snapshots(torch.randn(40, 2))
+    G, snaps = Shift(scale=0.1), Snapshots(torch.randn(40, 2))
     for step in range(n):
         with torch.no_grad():
             G.shift.fill_(step / n)

@@ -24,7 +24,8 @@ def run(args) -> int:
     from gancourse.bench.modes import TARGET, ToySetup, format_table, run_benchmark, setup_dict
 
     knobs = {"steps": args.steps, "n_critic": args.n_critic, "lr": args.lr, "n_codes": args.n_codes,
-             "code_sigma": args.code_sigma, "latent_dim": args.latent_dim, "hidden": args.hidden, "r1_lazy": args.r1_lazy or None}
+             "code_sigma": args.code_sigma, "latent_dim": args.latent_dim, "hidden": args.hidden,
+             "r1_lazy": args.r1_lazy or None}
     setup = ToySetup(**{k: v for k, v in knobs.items() if v is not None}, cpu_threads=args.threads or None)
     threads = setup.cpu_threads or 1  # train() runs networks this small on one thread unless told otherwise
     out = sys.stderr if args.json else sys.stdout
