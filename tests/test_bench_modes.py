@@ -239,12 +239,14 @@ def test_notebook_04_target_misses_change_on_a_doctored_record():
 
     strong = measured_records(**setup_dict(RECOMMENDED_SETUP))
     assert all(recipe_claims(strong).values())
-    record = strong[("grid:36:1.5:0.05", RECOMMENDED)]
+    record = strong[("grid25", RECOMMENDED)]
     assert target_misses(record) == []
     lost = copy.deepcopy(record)
-    lost["runs"][1]["modes_captured"] = 35
+    lost["runs"][1]["modes_captured"] = 24
     assert target_misses(lost) == ["modes"]
-    assert target_misses(_doctored(strong, "grid:36:1.5:0.05", RECOMMENDED, high_quality=0.89)[
-        ("grid:36:1.5:0.05", RECOMMENDED)]) == ["high quality"]
-    assert target_misses(_doctored(strong, "grid:36:1.5:0.05", RECOMMENDED, cpu_seconds=61.0)[
-        ("grid:36:1.5:0.05", RECOMMENDED)]) == ["time"]
+    assert target_misses(_doctored(strong, "grid25", RECOMMENDED, high_quality=0.89)[
+        ("grid25", RECOMMENDED)]) == ["high quality"]
+    assert target_misses(_doctored(strong, "grid25", RECOMMENDED, cpu_seconds=61.0)[
+        ("grid25", RECOMMENDED)]) == ["time"]
+    assert target_misses(_doctored(strong, "grid25", RECOMMENDED, reverse_kl=0.06)[
+        ("grid25", RECOMMENDED)]) == ["reverse KL"]

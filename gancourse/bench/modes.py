@@ -28,10 +28,11 @@ MIXTURES = ("ring8", "grid25")
 METHODS = ("minimax", "nonsaturating", "wgan-gp", "pacgan4", "r1-mixture")  # recipes in the table
 RECOMMENDED = "r1-mixture"  # the method notebook 04 recommends: the most high-quality samples on ring8 and grid25
 
-# The records behind the README's tables, as ``gancourse bench modes --json`` wrote them (04 checks its text on them)
+# The records behind the tables of docs/benchmarks.md, as ``gancourse bench modes --json`` wrote them
+# (04 checks its text on them)
 MEASURED = Path(__file__).with_name("modes_measured.json")
 
-# What the recommended method must reach on every ring and grid up to 49 modes (README, "Benchmarks");
+# What the recommended method must reach on every ring and grid up to 49 modes (docs/benchmarks.md);
 # PacGAN4 reports 24.8 modes, 93.6 % and 0.04 on the grid.
 TARGET = {"all_modes": True, "high_quality": 0.90, "reverse_kl": 0.05, "seconds": 60.0}
 
@@ -71,7 +72,7 @@ class ToySetup:
                 "code_sigma": self.code_sigma, "latent_dim": self.latent_dim}
 
 
-# The setup the target is measured under (README, "Benchmarks"; 04): D takes 5 steps per G step with R1 on the
+# The setup the target is measured under (docs/benchmarks.md; 04): D takes 5 steps per G step with R1 on the
 # last of them, Adam 2e-3, an 8-dimensional code space, 2,000 generator steps; the baseline runs under it too
 RECOMMENDED_SETUP = ToySetup(steps=2000, n_critic=5, lr=2e-3, latent_dim=8, r1_lazy=True)
 
