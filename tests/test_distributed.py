@@ -94,19 +94,21 @@ SCENARIOS = textwrap.dedent('''
 ''')
 
 
-# What a C++ thread of torch's own says when a process is torn down while it still runs; seen once in
-# many runs, on a loaded machine. A start that can be repeated from scratch gets one more try then.
+# What a C++ thread of torch's own says when a process is torn down while it still runs, after the run's work
+# is done; seen on a loaded machine, twice in a row once. A start that can be repeated from scratch gets up to
+# three more tries then.
 TEARDOWN_ABORT = "terminate called without an active exception"
+TEARDOWN_TRIES = 4
 
 
 def torchrun(args, cwd, timeout=240, fresh: Path | None = None):
     """Start torchrun; with ``fresh`` (a folder the start writes alone), a start that aborted in a thread's
-    teardown is repeated once, on that folder removed."""
+    teardown is repeated, on that folder removed, up to TEARDOWN_TRIES starts in all."""
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
-    for attempt in (1, 2):
+    for attempt in range(1, TEARDOWN_TRIES + 1):
         done = subprocess.run([*TORCHRUN, *map(str, args)], cwd=cwd, env=env, capture_output=True, text=True,
                               timeout=timeout)
-        if done.returncode == 0 or fresh is None or TEARDOWN_ABORT not in done.stderr or attempt == 2:
+        if done.returncode == 0 or fresh is None or TEARDOWN_ABORT not in done.stderr or attempt == TEARDOWN_TRIES:
             return done
         print(f"torchrun aborted in a thread's teardown; starting it once more:\n{done.stdout[-1000:]}")
         shutil.rmtree(fresh, ignore_errors=True)
