@@ -110,7 +110,8 @@ def torchrun(args, cwd, timeout=240, fresh: Path | None = None):
                               timeout=timeout)
         if done.returncode == 0 or fresh is None or TEARDOWN_ABORT not in done.stderr or attempt == TEARDOWN_TRIES:
             return done
-        print(f"torchrun aborted in a thread's teardown; starting it once more:\n{done.stdout[-1000:]}")
+        print(f"torchrun aborted in a thread's teardown (start {attempt} of {TEARDOWN_TRIES}); starting it again:\n"
+              f"{done.stdout[-1000:]}")
         shutil.rmtree(fresh, ignore_errors=True)
 
 
