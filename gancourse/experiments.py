@@ -45,6 +45,7 @@ from gancourse.models import (
 from gancourse.recipes import get_recipe, speed_settings
 from gancourse.train import History, train
 
+PRUNE_SAMPLES = 2048  # data samples whose k-NN manifold a pruned recipe keeps its codes on
 DISCRIMINATOR_LOSSES = {"bce": "nonsaturating", "wasserstein": "wasserstein"}  # D's loss -> a loss family
 
 
@@ -205,6 +206,9 @@ def train_toy(recipe: str, dist, steps: int, *, batch_size: int = 256, seed: int
     start, cpu_start = time.perf_counter(), time.process_time()
     history = train(G, D, ToyBatches(dist, batch_size, seed=seed), steps=steps, seed=seed, callbacks=callbacks,
                     out_dir=out_dir, resume=resume, progress=progress, **settings)
+    if spec.prune_codes:  # against fresh data samples; they and the codes' noise come from the run's seed
+        stream = torch.Generator().manual_seed(seed)
+        G.prune(dist.sample(PRUNE_SAMPLES, generator=stream), generator=stream)
     return ToyRun(recipe, G, D, history, settings, time.perf_counter() - start, time.process_time() - cpu_start)
 
 

@@ -25,6 +25,7 @@ class Recipe:
     reference: str = ""  # where the numbers come from
     critic_norm: str = "batch"  # normalisation of an image D; "none" where a gradient penalty is per sample
     mixture_latent: bool = False  # toy G with a latent mixture of small Gaussians (MixtureLatentGenerator)
+    prune_codes: bool = False  # after training, drop the mixture codes whose samples fall off the data
 
 
 RECIPES: dict[str, Recipe] = {
@@ -57,6 +58,10 @@ RECIPES: dict[str, Recipe] = {
     "r1-mixture": Recipe("non-saturating, R1 penalty 0.1 on D, generator with a 200-code mixture latent",
                          {"loss": "nonsaturating", "r1_weight": 0.1},
                          "Mescheder et al. 2018 (R1); Gurumurthy et al. 2017 (mixture latent)", mixture_latent=True),
+    "r1-mixture-pruned": Recipe("r1-mixture, then the codes whose samples fall off the data's k-NN manifold dropped",
+                                {"loss": "nonsaturating", "r1_weight": 0.1},
+                                "r1-mixture; Kynkäänniemi et al. 2019 (the k-NN manifold of improved precision)",
+                                mixture_latent=True, prune_codes=True),
 }
 
 
