@@ -45,7 +45,7 @@ from gancourse.models import (
 from gancourse.recipes import get_recipe, speed_settings
 from gancourse.train import History, train
 
-PRUNE_SAMPLES = 2048  # data samples whose k-NN manifold a pruned recipe keeps its codes on
+REFIT_SAMPLES = 10_000  # data samples a refit_prior recipe weights its codes by (2,048 add 0.01 of reverse KL)
 DISCRIMINATOR_LOSSES = {"bce": "nonsaturating", "wasserstein": "wasserstein"}  # D's loss -> a loss family
 
 
@@ -206,9 +206,8 @@ def train_toy(recipe: str, dist, steps: int, *, batch_size: int = 256, seed: int
     start, cpu_start = time.perf_counter(), time.process_time()
     history = train(G, D, ToyBatches(dist, batch_size, seed=seed), steps=steps, seed=seed, callbacks=callbacks,
                     out_dir=out_dir, resume=resume, progress=progress, **settings)
-    if spec.prune_codes:  # against fresh data samples; they and the codes' noise come from the run's seed
-        stream = torch.Generator().manual_seed(seed)
-        G.prune(dist.sample(PRUNE_SAMPLES, generator=stream), generator=stream)
+    if spec.refit_prior:  # on fresh data samples from the run's seed
+        G.refit_prior(dist.sample(REFIT_SAMPLES, generator=torch.Generator().manual_seed(seed)))
     return ToyRun(recipe, G, D, history, settings, time.perf_counter() - start, time.process_time() - cpu_start)
 
 

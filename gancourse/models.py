@@ -87,8 +87,8 @@ class MixtureLatentGenerator(nn.Module):
     plain Gaussian noise, so the code is read off the first coordinate: c = ⌊K·Φ(z₀)⌋ is uniform
     because Φ(z₀) ~ U(0, 1); the other coordinates are ε. Explained in 04_mode_collapse.
 
-    :meth:`prune` drops, after training, the codes whose samples fall off the data; c is then uniform
-    over the codes still in use (the buffer ``in_use``).
+    :meth:`refit_prior` refits c's prior to data after training: c is then drawn with the weights of the
+    buffer ``code_weights`` (all 1, a uniform c, until then).
     """
 
     def __init__(self, n_codes: int = 200, latent_dim: int = 2, sigma: float = 0.05, out_dim: int = 2,
@@ -103,46 +103,43 @@ class MixtureLatentGenerator(nn.Module):
         self.hparams = dict(n_codes=n_codes, latent_dim=latent_dim, sigma=sigma, out_dim=out_dim, hidden=hidden,
                             depth=depth, activation=activation)
         self.centres = nn.Parameter(torch.randn(n_codes, latent_dim))  # μ_c, spread like N(0, I) at the start
-        self.register_buffer("in_use", torch.ones(n_codes, dtype=torch.bool))  # codes c is drawn from
+        self.register_buffer("code_weights", torch.ones(n_codes))  # c's prior, up to a factor
         self.net = _mlp(latent_dim, out_dim, hidden, depth, activation)
 
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
-        state_dict.setdefault(prefix + "in_use", torch.ones(self.n_codes, dtype=torch.bool))  # saved before pruning
+        state_dict.setdefault(prefix + "code_weights", torch.ones(self.n_codes))  # saved before refit_prior
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def code(self, z: torch.Tensor) -> torch.Tensor:
-        """The code c of each noise vector (B,): the ⌊K'·Φ(z₀)⌋-th of the K' codes in use, uniform over them."""
+        """The code c of each noise vector (B,): Φ(z₀) through the inverse of c's distribution function.
+
+        With weights all 1 that is ⌊K·Φ(z₀)⌋, uniform over 0..K-1; the cumulative weights of whole numbers
+        are exact, so the comparison is too.
+        """
         u = 0.5 * (1 + torch.erf(z[:, 0] / math.sqrt(2)))  # Φ(z₀) ~ U(0, 1)
-        codes = self.in_use.nonzero().squeeze(1)  # all K until pruned
-        return codes[(u * len(codes)).long().clamp_(0, len(codes) - 1)]
+        cumulative = self.code_weights.cumsum(0)
+        c = torch.searchsorted(cumulative, (u * cumulative[-1]).contiguous(), right=True)
+        return c.clamp_(0, self.n_codes - 1)
 
     @torch.no_grad()
-    def prune(self, real: torch.Tensor, *, k: int = 3, min_share: float = 0.5, per_code: int = 16,
-              generator: torch.Generator | None = None) -> int:
-        """Keep only the codes whose samples look real; return how many are kept.
+    def refit_prior(self, real: torch.Tensor) -> int:
+        """After training, weight each code by the share of the data ``real`` (N, out_dim) nearest to it.
 
-        The data manifold is the union of balls around the ``real`` samples (N, out_dim), each reaching
-        its sample's k-th nearest neighbour: the realism test of improved precision (Kynkäänniemi et al.
-        2019). Each code draws ``per_code`` samples; a code stays in use when at least ``min_share`` of them
-        fall inside. A code stranded between two modes, or a few σ beside one, puts its samples where no
-        data lie, and D need not notice it. Pruning reweights the mixture (the learned prior gives those
-        codes weight 0); the networks do not change.
+        Training leaves the prior uniform, and two faults with it: a code stranded between two modes, or
+        a few σ beside one, keeps its share although D, flat on the data under R1, hardly pushes it back;
+        and a mode held by three codes gets three times the samples of a mode held by one. Each real
+        sample goes to the code whose point net(μ_c) (the centre of the code's samples) is nearest, and
+        a code's weight is how many it receives: codes sharing a mode share its data, so every mode gets
+        the mass the data give it, and a code with no data nearer to it than to another code gets
+        weight 0. The networks do not change; the modes are not needed. Returns how many codes keep a
+        weight above 0.
         """
-        from gancourse.metrics.classifier import knn_radii
-
-        if not 0 < min_share <= 1 or per_code < 1:
-            raise ValueError(f"need 0 < min_share <= 1 and per_code >= 1, got {min_share} and {per_code}.")
-        device = self.centres.device
-        real = torch.as_tensor(real, dtype=torch.float32, device=device)
-        radii = knn_radii(real.cpu(), k).to(device, torch.float32)
-        noise = torch.randn(self.n_codes, per_code, self.centres.shape[1], generator=generator).to(device)
-        x = self.net((self.centres[:, None] + self.sigma * noise).reshape(-1, self.centres.shape[1]))
-        inside = (torch.cdist(x, real) <= radii[None]).any(1).reshape(self.n_codes, per_code)
-        keep = inside.float().mean(1) >= min_share
-        if not keep.any():
-            raise ValueError("no code puts enough of its samples on the data; nothing would be left to sample from.")
-        self.in_use.copy_(keep)
-        return int(keep.sum())
+        real = torch.as_tensor(real, dtype=torch.float32, device=self.centres.device)
+        if real.dim() != 2 or real.shape[1] != self.out_dim or not len(real):
+            raise ValueError(f"refit_prior needs data samples (N, {self.out_dim}), got {tuple(real.shape)}.")
+        nearest = torch.cdist(real, self.net(self.centres)).argmin(1)
+        self.code_weights.copy_(torch.bincount(nearest, minlength=self.n_codes))
+        return int((self.code_weights > 0).sum())
 
     def latent(self, z: torch.Tensor) -> torch.Tensor:
         """z' = μ_c + σ ε (B, latent_dim)."""

@@ -25,7 +25,7 @@ class Recipe:
     reference: str = ""  # where the numbers come from
     critic_norm: str = "batch"  # normalisation of an image D; "none" where a gradient penalty is per sample
     mixture_latent: bool = False  # toy G with a latent mixture of small Gaussians (MixtureLatentGenerator)
-    prune_codes: bool = False  # after training, drop the mixture codes whose samples fall off the data
+    refit_prior: bool = False  # after training, weight each mixture code by the share of the data nearest to it
 
 
 RECIPES: dict[str, Recipe] = {
@@ -58,10 +58,10 @@ RECIPES: dict[str, Recipe] = {
     "r1-mixture": Recipe("non-saturating, R1 penalty 0.1 on D, generator with a 200-code mixture latent",
                          {"loss": "nonsaturating", "r1_weight": 0.1},
                          "Mescheder et al. 2018 (R1); Gurumurthy et al. 2017 (mixture latent)", mixture_latent=True),
-    "r1-mixture-pruned": Recipe("r1-mixture, then the codes whose samples fall off the data's k-NN manifold dropped",
-                                {"loss": "nonsaturating", "r1_weight": 0.1},
-                                "r1-mixture; Kynkäänniemi et al. 2019 (the k-NN manifold of improved precision)",
-                                mixture_latent=True, prune_codes=True),
+    "r1-mixture-refit": Recipe("r1-mixture, then each code weighted by the share of the data nearest to it",
+                               {"loss": "nonsaturating", "r1_weight": 0.1},
+                               "r1-mixture; the weights: MixtureLatentGenerator.refit_prior", mixture_latent=True,
+                               refit_prior=True),
 }
 
 

@@ -9,6 +9,7 @@ from gancourse.data.images import ImageTensors
 from gancourse.data.toy import Gaussian, make_toy, ring8
 from gancourse.experiments import (
     LOSS_ZOO,
+    REFIT_SAMPLES,
     discriminator_confidence,
     fit_critics,
     fit_discriminator,
@@ -123,6 +124,18 @@ def test_penalty_run_logs_the_penalty_and_rejects_unknown_recipes():
     torch.testing.assert_close(run.samples(7, seed=3), run.samples(7, seed=3))
     with pytest.raises(ValueError, match="wgan-clipping"):
         train_toy("spectral", ring8(), 1)
+
+
+def test_a_refit_recipe_weights_its_codes_on_fresh_data_after_training(monkeypatch):
+    from gancourse.models import MixtureLatentGenerator
+
+    calls = []
+    monkeypatch.setattr(MixtureLatentGenerator, "refit_prior", lambda self, real: calls.append(tuple(real.shape)) or 0)
+    tiny = dict(batch_size=16, networks=dict(hidden=8, depth=1))
+    train_toy("r1-mixture", ring8(), 2, **tiny)
+    assert calls == []
+    run = train_toy("r1-mixture-refit", ring8(), 2, **tiny)
+    assert calls == [(REFIT_SAMPLES, 2)] and isinstance(run.G, MixtureLatentGenerator)
 
 
 def test_a_packed_recipe_gets_a_wider_discriminator():

@@ -208,6 +208,75 @@ def test_bad_shapes_and_settings_are_refused():
         MixtureLatentGenerator(sigma=-1.0)
 
 
+def test_uniform_code_weights_give_exactly_the_floor_of_k_phi():
+    G = MixtureLatentGenerator(n_codes=200)
+    z = torch.randn(100_000, G.z_dim, generator=torch.Generator().manual_seed(1))
+    u = 0.5 * (1 + torch.erf(z[:, 0] / 2 ** 0.5))
+    assert torch.equal(G.code(z), (u * 200).long().clamp(0, 199))
+
+
+def _modes_and_codes(centres):
+    """Data on three modes; a G whose net is the identity, with its codes at ``centres``."""
+    from gancourse.data.toy import GaussianMixture
+
+    data = GaussianMixture([[0.0, 0.0], [2.0, 0.0], [0.0, 2.0]], std=0.05)
+    G = MixtureLatentGenerator(n_codes=len(centres), latent_dim=2, sigma=0.02, hidden=8, depth=1)
+    G.net = torch.nn.Identity()  # a sample is its latent point
+    with torch.no_grad():
+        G.centres.copy_(torch.tensor(centres))
+    return data, G, data.sample(10_000, generator=torch.Generator().manual_seed(0))
+
+
+def _score(G, data):
+    from gancourse.metrics.modes import mode_coverage
+
+    return mode_coverage(generate(G, n=3000, seed=1), data.centres, data.std)
+
+
+def test_refit_prior_drops_the_code_between_modes_and_samples_only_the_others():
+    data, G, real = _modes_and_codes([[0.0, 0.0], [2.0, 0.0], [0.0, 2.0], [1.0, 1.0]])  # the last between modes
+    before = _score(G, data)
+    assert G.refit_prior(real) == 3
+    assert G.code_weights[3] == 0 and G.code_weights.sum() == len(real)
+    after = _score(G, data)
+    # a quarter of the samples sat between the modes; now none do, and every mode keeps its share
+    assert 0.7 < before.high_quality_fraction < 0.8 and after.high_quality_fraction == 1.0
+    assert after.modes_captured == 3 and after.reverse_kl < 0.01
+    prior = G.code_weights / G.code_weights.sum()  # each mode's share of the data
+    assert_close(prior, torch.tensor([1 / 3, 1 / 3, 1 / 3, 0.0]), atol=0.02, rtol=0)
+    counts = torch.bincount(G.code(torch.randn(30_000, G.z_dim)), minlength=4).float() / 30_000
+    assert_close(counts, prior, atol=0.01, rtol=0)
+
+
+def test_refit_prior_gives_a_mode_held_by_two_codes_the_mass_of_one():
+    data, G, real = _modes_and_codes([[0.0, 0.0], [0.02, 0.0], [2.0, 0.0], [0.0, 2.0]])  # two codes on (0, 0)
+    assert _score(G, data).reverse_kl > 0.05  # uniform codes: half the samples on one mode of three
+    assert G.refit_prior(real) == 4
+    assert _score(G, data).reverse_kl < 0.01
+    G.code_weights.copy_((G.code_weights > 0).float())  # the wrong variant: drop codes, weight the rest alike
+    assert _score(G, data).reverse_kl > 0.05
+
+
+def test_refit_prior_refuses_what_is_not_data_of_g():
+    _, G, real = _modes_and_codes([[0.0, 0.0], [2.0, 0.0]])
+    with pytest.raises(ValueError, match=r"\(N, 2\), got \(5, 3\)"):
+        G.refit_prior(torch.zeros(5, 3))
+    with pytest.raises(ValueError, match=r"got \(0, 2\)"):
+        G.refit_prior(real[:0])
+
+
+def test_refitted_weights_survive_a_state_dict_and_an_old_state_dict_still_loads():
+    data, G, real = _modes_and_codes([[0.0, 0.0], [2.0, 0.0], [0.0, 2.0], [1.0, 1.0]])
+    G.refit_prior(real)
+    H = MixtureLatentGenerator(n_codes=4, latent_dim=2, sigma=0.02, hidden=8, depth=1)
+    H.net = torch.nn.Identity()
+    H.load_state_dict(G.state_dict())
+    assert torch.equal(H.code_weights, G.code_weights)
+    old = {k: v for k, v in G.state_dict().items() if k != "code_weights"}  # saved before codes had weights
+    H.load_state_dict(old)
+    assert torch.equal(H.code_weights, torch.ones(4))
+
+
 # --- one-parameter and fixed generators ----------------------------------------------------------
 
 
