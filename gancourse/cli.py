@@ -103,5 +103,23 @@ def _run(args, debug: bool) -> int:
         return 130
 
 
+def entry() -> None:
+    """The ``gancourse`` console script and ``python -m gancourse``: :func:`main`, then the exit.
+
+    Under torchrun the process ends by ``os._exit`` once its output is flushed: the work is done and the
+    process group destroyed by then, but the interpreter's teardown can still meet a C++ thread of torch's
+    that runs on, abort ("terminate called without an active exception") and make torchrun report a
+    finished run as failed.
+    """
+    from gancourse.distributed import world_size
+
+    status = main()
+    if world_size() > 1:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(status)
+    sys.exit(status)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    entry()

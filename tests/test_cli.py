@@ -168,3 +168,24 @@ def test_a_one_process_command_under_torchrun_says_so_once(cli, tmp_path, monkey
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == lines and all("train toy runs in one process; start it without torchrun" in e for e in err)
     assert not (tmp_path / "run").exists()
+
+
+def test_under_torchrun_the_command_ends_before_the_interpreters_teardown(monkeypatch, capsys):
+    import gancourse.cli as cli
+
+    ended = []
+
+    def os_exit(status):  # the real one ends the process at once: what is printed must be flushed before it
+        ended.append(status)
+        raise InterruptedError
+
+    monkeypatch.setattr(cli, "main", lambda: print("wrote run/checkpoint.pt") or 3)
+    monkeypatch.setattr(cli.os, "_exit", os_exit)
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    with pytest.raises(InterruptedError):
+        cli.entry()
+    assert ended == [3] and capsys.readouterr().out == "wrote run/checkpoint.pt\n"
+    monkeypatch.setenv("WORLD_SIZE", "1")  # one process: the usual exit, atexit handlers and all
+    with pytest.raises(SystemExit) as stop:
+        cli.entry()
+    assert stop.value.code == 3 and ended == [3]

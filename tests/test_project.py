@@ -50,7 +50,7 @@ def test_pyproject_declares_the_design_dependencies():
     for name in ("torch", "torchvision", "matplotlib", "ipywidgets", "jupyterlab", "nbval", "pytorch-fid",
                  "scipy", "tqdm"):
         assert name in declared
-    assert _pyproject()["project"]["scripts"]["gancourse"] == "gancourse.cli:main"
+    assert _pyproject()["project"]["scripts"]["gancourse"] == "gancourse.cli:entry"
 
 
 def _imported_distributions(folder: Path) -> dict[str, str]:
