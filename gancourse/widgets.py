@@ -5,7 +5,7 @@ Whenever a slider moves, a drawing function of :mod:`gancourse.plot` paints a fr
 ``Figure`` (no pyplot, no global state), which is rendered to PNG bytes and put in the image. The
 drawing functions are ordinary functions of numbers, so notebooks also call them for static figures
 and tests check them without a browser or a kernel. Nothing is drawn here. Explained in
-02_optimal_discriminator and 03_js_vs_wasserstein; used in 01, 04, 05 and 06 as well.
+02_optimal_discriminator and 03_js_vs_wasserstein; used in 01, 04, 05, 06 and 07 as well.
 """
 
 from __future__ import annotations

@@ -104,6 +104,9 @@ CONTROLS = {
                                 played="generator step 1500"),  # 21 frames, one every 75 of 1500 fast steps
                        _control("explorer", lambda: _latent_caption([0.0, 0.0, 0.0]),
                                 lambda: _latent_caption([0.5, 0.0, 0.0]))],
+    # 12 frames, one every 25 of WGAN-GP's 300 fast generator steps (DCGAN's 1,500 at the same real batches)
+    "07_wgan_gp.ipynb": [_control("player", lambda: "generator step 25", lambda: "generator step 50",
+                                  played="generator step 300")],
 }
 CHROMIUM = Path(os.environ.get("GANCOURSE_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_FLAGS = [
