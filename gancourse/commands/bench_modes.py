@@ -93,7 +93,7 @@ def register(groups) -> None:
     p.add_argument("--r1-lazy", action="store_true",
                    help="R1 on the last D step of each G step only, weighted n_critic × γ (methods with R1)")
     p.add_argument("--n-codes", type=positive_int, default=None,
-                   help=f"codes of the mixture latent of r1-mixture's generator (default {ToySetup.n_codes})")
+                   help=f"codes of the mixture latent (r1-mixture, r1-mixture-refit; default {ToySetup.n_codes})")
     p.add_argument("--code-sigma", type=float_or_zero, default=None,
                    help=f"spread of each code's Gaussian in the mixture latent (default {ToySetup.code_sigma})")
     p.add_argument("--latent-dim", type=positive_int, default=None,
