@@ -12,6 +12,7 @@ import argparse
 import contextlib
 import importlib
 import io
+import logging
 import os
 import sys
 import warnings
@@ -115,6 +116,7 @@ def entry() -> None:
 
     status = main()
     if world_size() > 1:
+        logging.shutdown()  # what atexit would do: log files flushed and closed
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(status)

@@ -206,7 +206,7 @@ def train_toy(recipe: str, dist, steps: int, *, batch_size: int = 256, seed: int
     start, cpu_start = time.perf_counter(), time.process_time()
     history = train(G, D, ToyBatches(dist, batch_size, seed=seed), steps=steps, seed=seed, callbacks=callbacks,
                     out_dir=out_dir, resume=resume, progress=progress, **settings)
-    if spec.refit_prior:  # on fresh data samples from the run's seed; out_dir's checkpoint keeps the trained prior
+    if spec.refit_prior:  # on data samples drawn from the run's seed; out_dir's checkpoint keeps the trained prior
         G.refit_prior(dist.sample(REFIT_SAMPLES, generator=torch.Generator().manual_seed(seed)))
     return ToyRun(recipe, G, D, history, settings, time.perf_counter() - start, time.process_time() - cpu_start)
 

@@ -114,12 +114,13 @@ class MixtureLatentGenerator(nn.Module):
         """The code c of each noise vector (B,): Φ(z₀) through the inverse of c's distribution function.
 
         With weights all 1 that is ⌊K·Φ(z₀)⌋, uniform over 0..K-1; the cumulative weights of whole numbers
-        are exact, so the comparison is too.
+        are exact, so the comparison is too. A code of weight 0 is never drawn, not even where Φ(z₀) rounds
+        to 1 (z₀ above about 5.4).
         """
         u = 0.5 * (1 + torch.erf(z[:, 0] / math.sqrt(2)))  # Φ(z₀) ~ U(0, 1)
         cumulative = self.code_weights.cumsum(0)
         c = torch.searchsorted(cumulative, (u * cumulative[-1]).contiguous(), right=True)
-        return c.clamp_(0, self.n_codes - 1)
+        return c.clamp_(max=int(self.code_weights.nonzero().max()))  # u = 1 gives K: the last code in use
 
     @torch.no_grad()
     def refit_prior(self, real: torch.Tensor) -> int:
@@ -134,7 +135,7 @@ class MixtureLatentGenerator(nn.Module):
         weight 0. The networks do not change; the modes are not needed. Returns how many codes keep a
         weight above 0.
         """
-        real = torch.as_tensor(real, dtype=torch.float32, device=self.centres.device)
+        real = torch.as_tensor(real, device=self.centres.device).to(self.centres.dtype)
         if real.dim() != 2 or real.shape[1] != self.out_dim or not len(real):
             raise ValueError(f"refit_prior needs data samples (N, {self.out_dim}), got {tuple(real.shape)}.")
         nearest = torch.cdist(real, self.net(self.centres)).argmin(1)

@@ -174,10 +174,10 @@ def critics_demo(fits: dict, x_real, x_fake, *, c: float = 0.01, gp_weight: floa
 class SnapshotPlayer(FigureSliders):
     """A Play button and a step slider over recorded snapshots: training you can watch and scrub.
 
-    ``runs`` maps a title to a :class:`gancourse.callbacks.Snapshots` (several runs recorded at the same
-    steps play side by side); ``draw_frame(ax, frame, title)`` draws one frame, by default
-    :func:`gancourse.plot.draw_snapshot`. Every frame is drawn once and kept as PNG bytes, so moving
-    back and forth costs nothing after the first pass.
+    ``runs`` maps a title to a :class:`gancourse.callbacks.Snapshots`; several runs with the same number of
+    snapshots play side by side, frame by frame (each frame's title gives its run's own step).
+    ``draw_frame(ax, frame, title)`` draws one frame, by default :func:`gancourse.plot.draw_snapshot`. Every
+    frame is drawn once and kept as PNG bytes, so moving back and forth costs nothing after the first pass.
     """
 
     def __init__(self, runs: dict, draw_frame=None, *, interval_ms: int = 400, figsize=None, dpi: int = 80,

@@ -246,6 +246,9 @@ def test_refit_prior_drops_the_code_between_modes_and_samples_only_the_others():
     assert_close(prior, torch.tensor([1 / 3, 1 / 3, 1 / 3, 0.0]), atol=0.02, rtol=0)
     counts = torch.bincount(G.code(torch.randn(30_000, G.z_dim)), minlength=4).float() / 30_000
     assert_close(counts, prior, atol=0.01, rtol=0)
+    far = torch.zeros(3, G.z_dim)
+    far[:, 0] = torch.tensor([5.0, 6.0, 10.0])  # Φ(z₀) rounds to 1 from about 5.4: still not the dropped code
+    assert G.code(far).tolist() == [2, 2, 2]
 
 
 def test_refit_prior_gives_a_mode_held_by_two_codes_the_mass_of_one():
