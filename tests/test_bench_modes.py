@@ -77,6 +77,9 @@ def test_run_benchmark_makes_one_record_per_method_and_mixture():
     table = format_table(records)
     assert "pacgan4" in table and table.count("  *") == 2
     assert "*" not in format_table(records, target=False)
+    long = format_table([summarise([_row(0, method="r1-mixture-refit")]), summarise([_row(0, method="minimax")])])
+    head, _, refit, minimax, _ = long.splitlines()  # a long method name widens the column for every row
+    assert refit.index("25.0") == minimax.index("25.0") > head.index("method") + len("r1-mixture-refit"), long
 
 
 def test_one_train_call_covers_the_whole_run():
