@@ -126,7 +126,7 @@ def test_penalty_run_logs_the_penalty_and_rejects_unknown_recipes():
         train_toy("spectral", ring8(), 1)
 
 
-def test_a_refit_recipe_weights_its_codes_on_fresh_data_after_training(monkeypatch):
+def test_a_refit_recipe_weights_its_codes_on_data_after_training(monkeypatch):
     from gancourse.models import MixtureLatentGenerator
 
     calls = []
