@@ -220,6 +220,32 @@ class _Steps:
     def autocast(self):
         return torch.autocast("cuda", dtype=torch.bfloat16) if self.bf16 else contextlib.nullcontext()
 
+    def full_precision(self):
+        """Autocast off, whatever the caller turned on: for the penalties' double backward (:meth:`penalties`)."""
+        if self.device.type in ("cuda", "cpu"):
+            return torch.autocast(self.device.type, enabled=False)
+        return contextlib.nullcontext()
+
+    def penalties(self, x_real, x_fake, y, r1_now: bool) -> dict[str, torch.Tensor]:
+        """The gradient penalty and R1 that this D step asks for, unweighted, computed in float32.
+
+        Both differentiate ‖∇ₓD‖ a second time, and under bf16 autocast that double backward would run
+        through bfloat16 convolutions (8 bits of mantissa), where (‖∇‖ − 1)² and a small γ are most
+        sensitive to rounding; so autocast is off here and the inputs are cast to float32.
+        """
+        cfg, out = self.cfg, {}
+        if not (cfg.gp_weight or r1_now):
+            return out
+        with self.full_precision():
+            packed_real = _pack(x_real.float(), cfg.pack)
+            if cfg.gp_weight:  # α ~ U(0, 1) per sample, this process's rows of the global batch's
+                alpha = self.shard.draw(torch.rand, packed_real.shape[0], *[1] * (packed_real.dim() - 1),
+                                        device=packed_real.device, dtype=packed_real.dtype)
+                out["gp"] = gradient_penalty(self.D, packed_real, _pack(x_fake.float(), cfg.pack), y, alpha=alpha)
+            if r1_now:
+                out["r1"] = r1_penalty(self.D, packed_real, y)
+        return out
+
     def judge(self, x, y):
         """D's logits for a batch; packed (PacGAN) when ``pack > 1``."""
         x = _pack(x, self.cfg.pack)
@@ -265,18 +291,13 @@ class _Steps:
             d_loss = self.discriminator_loss(real_logits.float(), fake_logits.float(), logged)
         if cfg.loss == "wasserstein":
             logged["w_estimate"] = logged["real_score"] - logged["fake_score"]
-        r1_now = cfg.r1_weight and (last or not cfg.r1_lazy)  # lazy: on the last D step of the G step
-        if cfg.gp_weight or r1_now:
-            packed_real = _pack(x_real, cfg.pack)
-            with self.autocast():
-                if cfg.gp_weight:  # α ~ U(0, 1) per sample, this process's rows of the global batch's
-                    alpha = shard.draw(torch.rand, packed_real.shape[0], *[1] * (packed_real.dim() - 1),
-                                       device=packed_real.device, dtype=packed_real.dtype)
-                    logged["gp"] = gradient_penalty(self.D, packed_real, _pack(x_fake, cfg.pack), y, alpha=alpha)
-                    d_loss = d_loss + cfg.gp_weight * logged["gp"]
-                if r1_now:
-                    logged["r1"] = r1_penalty(self.D, packed_real, y)
-                    d_loss = d_loss + 0.5 * cfg.r1_weight * (cfg.n_critic if cfg.r1_lazy else 1) * logged["r1"]
+        r1_now = bool(cfg.r1_weight) and (last or not cfg.r1_lazy)  # lazy: on the last D step of the G step
+        penalties = self.penalties(x_real, x_fake, y, r1_now)
+        logged.update(penalties)
+        if "gp" in penalties:
+            d_loss = d_loss + cfg.gp_weight * penalties["gp"]
+        if "r1" in penalties:
+            d_loss = d_loss + 0.5 * cfg.r1_weight * (cfg.n_critic if cfg.r1_lazy else 1) * penalties["r1"]
         self.opt_d.zero_grad(set_to_none=True)
         d_loss.backward()
         shard.average_gradients(self.D)  # the gradient of the mean over the global batch
