@@ -16,7 +16,9 @@ as one process would, and a checkpoint resumes on any number of processes.
 
 A run in ``out_dir`` keeps a checkpoint with everything needed to continue bit for bit (step, both
 networks, both optimizers, RNG states, the data iterator's position, config, history, version),
-written atomically. Ctrl-C (or SIGTERM) stops at the end of the current step, saves, and returns what was done.
+written atomically. Only data that saves its position can be resumed (a source with ``state_dict`` and
+``load_state_dict``: TensorBatches, ToyBatches, ``image_batches``); resuming a run on any other, such as a
+plain DataLoader, is refused, since it would go on with other batches. Ctrl-C (or SIGTERM) stops at the end of the current step, saves, and returns what was done.
 Explained in 01_first_gan; the Wasserstein settings in 05_wgan and 07_wgan_gp; label smoothing and
 noisy labels in 09_conditional_and_beyond.
 
@@ -369,7 +371,8 @@ def train(G, D, data, config: TrainConfig | None = None, *, out_dir=None, resume
     ``callbacks`` are called as ``fn(step, G, D, history)`` every ``callback_every`` steps and at the end.
     With ``out_dir``, checkpoints, ``history.json`` and ``config.json`` are written there; an existing
     run is never overwritten unless ``overwrite=True``, and ``resume=True`` continues it exactly; a
-    resume with other settings, other networks or other data is refused. ``meta`` is kept in the
+    resume with other settings, other networks or other data is refused, and so is a resume on data
+    that cannot return to its position (no ``state_dict``/``load_state_dict``, e.g. a plain DataLoader). ``meta`` is kept in the
     checkpoint as it is (the command line keeps its arguments there).
 
     In a process group of several processes (:func:`gancourse.distributed.launch`, or one the caller
@@ -384,6 +387,8 @@ def train(G, D, data, config: TrainConfig | None = None, *, out_dir=None, resume
     run_id = {"data": batches.identity(), "models": {"G": describe(G), "D": describe(D)}}
     if out is None and resume:
         raise ConfigError("resume=True (--resume) needs the out_dir (--out) of the run to continue.")
+    if resume:
+        batches.refuse_resume()  # a source that cannot return to its position would continue with other batches
     if shard.active:
         _check_split(cfg, shard, (run_id["data"] or {}).get("batch_size"))
     lock = None

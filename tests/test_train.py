@@ -114,12 +114,18 @@ def test_ctrl_c_stops_after_the_step_saves_and_resumes_exactly(tmp_path):
 
 
 def test_nan_stops_with_step_and_keeps_checkpoint(tmp_path):
-    class Poisoned:  # a plain iterator: no identity(), no state_dict()
+    class Poisoned:  # an iterator without identity(), keeping only its count of batches as its position
         def __init__(self, at=None):
             self.n, self.at = 0, at
 
         def __iter__(self):
             return self
+
+        def state_dict(self):
+            return {"n": self.n}
+
+        def load_state_dict(self, state):
+            self.n = state["n"]
 
         def __next__(self):
             self.n += 1
@@ -131,7 +137,7 @@ def test_nan_stops_with_step_and_keeps_checkpoint(tmp_path):
     G, D = _toy()
     train(G, D, Poisoned(), steps=3, out_dir=tmp_path, progress=False)
     with pytest.raises(NonFiniteLossError, match=r"step 7: d_loss = nan.*learning rate"):
-        train(G, D, Poisoned(at=4), steps=20, checkpoint_every=5, out_dir=tmp_path, resume=True, progress=False)
+        train(G, D, Poisoned(at=7), steps=20, checkpoint_every=5, out_dir=tmp_path, resume=True, progress=False)
     # the checkpoint of step 5 (before the NaN at step 7) is kept; step 10's was never written
     ckpt = load_checkpoint(tmp_path)
     assert ckpt["step"] == 5
@@ -251,10 +257,11 @@ def test_resume_on_other_data_or_networks_is_refused_and_rewrites_nothing(tmp_pa
                                   MLPDiscriminator(in_dim=2, hidden=32, depth=2)),
          "G activation: checkpoint 'relu', asked 'tanh'"),  # same shapes: loading the weights alone would pass
     ]
-    cases.append((iter([torch.randn(8, 2)] * 10), _toy(), "data: checkpoint 'GaussianMixture.*a source without"))
     for data, (G2, D2), message in cases:
         with pytest.raises(CheckpointError, match=message):
             train(G2, D2, data, steps=4, out_dir=tmp_path, resume=True, progress=False)
+    with pytest.raises(ValueError, match=r"data \(list_iterator\) cannot save its position"):
+        train(*_toy(), iter([torch.randn(8, 2)] * 10), steps=4, out_dir=tmp_path, resume=True, progress=False)
     with pytest.raises(ValueError, match="already at step 2"):
         train(*_toy(), ToyBatches(ring8(), 8), steps=2, out_dir=tmp_path, resume=True, progress=False)
     assert _files(tmp_path) == before
@@ -533,3 +540,56 @@ def test_lazy_r1_runs_once_per_generator_step_with_n_critic_times_the_weight(mon
         h = train(G, D, ToyBatches(ring8(), 32), steps=1, n_critic=3, r1_weight=0.5, r1_lazy=lazy, progress=False)
         losses.append(h["d_loss"][0])
     assert losses[1] - losses[0] == pytest.approx((3 - 1) * 0.5 / 2)
+
+
+def test_resume_on_data_that_cannot_save_its_position_is_refused_and_rewrites_nothing(tmp_path):
+    """A plain DataLoader has no state_dict: resumed, it would start its epoch again with other batches."""
+    x = torch.randn(64, 2)
+
+    def loader():
+        return torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x), batch_size=16, shuffle=True)
+
+    G, D = _toy()
+    train(G, D, loader(), steps=3, out_dir=tmp_path, progress=False)
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()}
+    with pytest.raises(ValueError, match=r"^this run's data \(DataLoader\) cannot save its position"):
+        train(G, D, loader(), steps=6, out_dir=tmp_path, resume=True, progress=False)
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()} == before
+    assert load_checkpoint(tmp_path / "checkpoint.pt")["data"] is None  # nothing to return to
+
+
+def test_a_checkpoint_without_a_data_position_is_not_resumed_on_another_source(tmp_path):
+    from gancourse.data.batches import EndlessBatches
+
+    batches = EndlessBatches(TensorBatches(torch.randn(32, 2), 8))
+    with pytest.raises(ValueError, match="holds no position of its data"):
+        batches.load_state_dict(None)
+
+
+def test_a_stateful_iterable_starts_again_from_the_loaded_position():
+    """An iterable that is not its own iterator (a stateful loader) is iterated afresh after load_state_dict."""
+    from gancourse.data.batches import EndlessBatches
+
+    class Stateful:  # yields 0, 1, 2, ... from its saved position, like torchdata's StatefulDataLoader
+        def __init__(self):
+            self.pos = 0
+
+        def __iter__(self):  # the position is read when the iterator is made, as a loader's sampler is
+            return (self._item(i) for i in range(self.pos, 100))
+
+        def _item(self, i):
+            self.pos = i + 1
+            return torch.tensor([float(i)])
+
+        def state_dict(self):
+            return {"pos": self.pos}
+
+        def load_state_dict(self, state):
+            self.pos = state["pos"]
+
+    first = EndlessBatches(Stateful())
+    seen = [first.next()[0].item() for _ in range(3)]
+    state = first.state_dict()
+    again = EndlessBatches(Stateful())
+    again.load_state_dict(state)
+    assert seen == [0, 1, 2] and again.next()[0].item() == 3

@@ -93,7 +93,9 @@ class EndlessBatches:
     """Any iterable as an endless source of (x, y) pairs (y None for unlabelled data); keeps its ``state_dict``.
 
     A finite iterable such as a DataLoader starts its next epoch when it runs out; an iterator that
-    runs out is an error, since it cannot be restarted. With a ``shard``
+    runs out is an error, since it cannot be restarted. Only a source with ``state_dict`` and
+    ``load_state_dict`` can be resumed (:attr:`resumable`); :func:`gancourse.train.train` refuses to
+    resume any other. With a ``shard``
     (:class:`gancourse.distributed.Shard`), each batch is cut to this process's rows: ``data`` must
     then give every process the same global batches (a seeded :class:`TensorBatches` does).
     """
@@ -124,13 +126,37 @@ class EndlessBatches:
             x, y = x[rows], (y[rows] if y is not None else None)
         return x, y
 
+    @property
+    def resumable(self) -> bool:
+        """Whether the source can save its position and return to it (``state_dict`` and ``load_state_dict``).
+
+        A plain DataLoader cannot: resumed, it would start an epoch afresh, with other batches than the
+        run would have seen.
+        """
+        return hasattr(self.source, "state_dict") and hasattr(self.source, "load_state_dict")
+
+    def refuse_resume(self) -> None:
+        """A one-line error, unless the source is :attr:`resumable`."""
+        if not self.resumable:
+            raise ConfigError(
+                f"this run's data ({type(self.source).__name__}) cannot save its position, so a resumed run would "
+                f"see other batches than the run it continues; resume needs a source with state_dict() and "
+                f"load_state_dict(), such as gancourse.data.TensorBatches, ToyBatches or image_batches()."
+            )
+
     def state_dict(self):
-        return self.source.state_dict() if hasattr(self.source, "state_dict") else None
+        return self.source.state_dict() if self.resumable else None
 
     def identity(self) -> dict | None:
         """The source's ``identity()`` (batch size and data fingerprint), or None if it has none."""
         return self.source.identity() if hasattr(self.source, "identity") else None
 
     def load_state_dict(self, state) -> None:
-        if state is not None and hasattr(self.source, "load_state_dict"):
-            self.source.load_state_dict(state)
+        """Return the source to a saved position; refused for a source or a checkpoint without one."""
+        self.refuse_resume()
+        if state is None:
+            raise ConfigError("the checkpoint holds no position of its data (it was trained on a source that "
+                              "cannot save one), so it cannot be resumed exactly; start a new run (--out).")
+        self.source.load_state_dict(state)
+        if self.it is not self.source:  # an iterable (not its own iterator) starts again from the loaded state
+            self.it = iter(self.source)
