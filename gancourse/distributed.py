@@ -102,6 +102,29 @@ class Shard:
         for g, chunk in zip(grads, flat.split([g.numel() for g in grads]), strict=True):
             g.copy_(chunk.view_as(g))
 
+    def average_batch_norm_statistics(self, *modules: torch.nn.Module) -> None:
+        """Replace every batch norm layer's running mean and variance by their mean over the processes.
+
+        Without SyncBatchNorm each process normalises over its own B/N samples and keeps its own running
+        statistics. The running mean is an exponential average of batch means, linear in them, so the
+        mean of the processes' running means is the running mean of the global batches' means (what one
+        process at batch B keeps, were its weights the same); the running variance averaged this way misses
+        the spread between the processes' means. Called before every checkpoint, so the one saved and the
+        networks every process keeps are the same.
+        """
+        if not self.active:
+            return
+        stats = [t for module in modules for m in module.modules()
+                 if isinstance(m, torch.nn.modules.batchnorm._BatchNorm) and m.track_running_stats
+                 for t in (m.running_mean, m.running_var) if t is not None]
+        if not stats:
+            return
+        flat = torch.cat([t.reshape(-1).float() for t in stats])
+        torch.distributed.all_reduce(flat)
+        flat /= self.world
+        for t, chunk in zip(stats, flat.split([t.numel() for t in stats]), strict=True):
+            t.copy_(chunk.view_as(t))
+
     def average(self, values: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """The mean over processes of each logged value (each process's is a mean over its rows)."""
         if not self.active:

@@ -175,7 +175,9 @@ class DistributionSampler(nn.Module):
 
     It has no parameters; the noise only says how many samples and on which device, and the draws use
     torch's global generator, which :func:`gancourse.train.train` seeds and checkpoints. For training a
-    discriminator against a known p_g (``train(..., train_g=False)``).
+    discriminator against a known p_g (``train(..., train_g=False)``). Under torchrun every process
+    draws the global batch from that generator (in the same state everywhere) and keeps its own rows,
+    as the loop does with the noise, so the processes see different fakes whose union is one process's.
     """
 
     def __init__(self, dist):
@@ -183,7 +185,10 @@ class DistributionSampler(nn.Module):
         self.dist, self.z_dim, self.n_classes = dist, 1, None
 
     def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
-        return self.dist.sample(len(z)).to(z.device)  # (B, dim)
+        from gancourse.distributed import Shard
+
+        # z: this process's (b, 1) of the global (b·world, 1); the draw is the global batch's, cut to our rows
+        return Shard.current().draw(lambda size: self.dist.sample(size[0]), len(z)).to(z.device)  # (b, dim)
 
 
 class MLPDiscriminator(nn.Module):

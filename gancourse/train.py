@@ -12,7 +12,10 @@ only place in the package where an optimizer steps.
 Under ``torchrun`` the same loop trains on several processes (:mod:`gancourse.distributed`): each takes
 its rows of every global batch and of the noise, gradients are averaged over the processes before every
 optimizer step, and only rank 0 writes. ``batch_size`` stays the global batch, so N processes train
-as one process would, and a checkpoint resumes on any number of processes.
+as one process would where the networks have no batch norm, and a checkpoint resumes on any number of
+processes. With batch norm (and without ``sync_bn``) each process normalises over its own rows, so the run
+differs from one process's; the weights stay the same on every process, and the running statistics are
+averaged over the processes before every checkpoint and at the end (README, "Training on several GPUs").
 
 A run in ``out_dir`` keeps a checkpoint with everything needed to continue bit for bit (step, both
 networks, both optimizers, RNG states, the data iterator's position, config, history, version),
@@ -504,6 +507,14 @@ def _run(G, D, batches, cfg: TrainConfig, out, ckpt, run_id: dict, callbacks, pr
             who = "Ctrl-C" if signum == signal.SIGINT else signal.Signals(signum).name
             print(f"Stopped by {who} after step {step} of {cfg.steps}.{where}")
 
+    settled = [None]  # the step at which the processes' batch norm statistics were last averaged
+
+    def settle(step: int) -> None:
+        # on every process, outside shard.agree: a collective that every process reaches at the same step
+        if shard.active and not cfg.sync_bn and settled[0] != step:
+            shard.average_batch_norm_statistics(G, D)
+            settled[0] = step
+
     t0 = time.perf_counter() - (history.seconds[-1] if history.seconds else 0.0)
     threads_before, cudnn_before = torch.get_num_threads(), torch.backends.cudnn.benchmark
     if threads := _cpu_threads(cfg, device, G, D):
@@ -529,10 +540,14 @@ def _run(G, D, batches, cfg: TrainConfig, out, ckpt, run_id: dict, callbacks, pr
                 log = step % cfg.log_every == 0 or at_end
                 call = bool(callbacks) and (step % cfg.callback_every == 0 or at_end)
                 write = out is not None and (at_end or bool(cfg.checkpoint_every and step % cfg.checkpoint_every == 0))
+                if write:
+                    settle(step)
                 if log or call or write:
                     shard.agree(lambda: after_step(step, log, call, write))  # noqa: B023 - called at once
             if stop.requested and step < cfg.steps:
+                settle(step)
                 shard.agree(lambda: stopped(step, stop.signal))
+            settle(step)  # the networks every process returns hold the same statistics
     finally:
         bar.close()
         torch.set_num_threads(threads_before)

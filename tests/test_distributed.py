@@ -90,7 +90,24 @@ SCENARIOS = textwrap.dedent('''
         report["odd batch"] = outcome(lambda: train_toy("dcgan", ring8(), 2, **{**toy, "batch_size": 9}).history)
         report["sync-bn"] = command("train", "dcgan", "--root", root / "fm", "--out", root / "sync-bn", "--steps", 2,
                                     "--batch-size", 8, "--width", 8, "--device", "cpu", "--quiet", "--sync-bn")
-        (root / ("report%d.json" % torch.distributed.get_rank())).write_text(json.dumps(report))
+        rank = torch.distributed.get_rank()
+        # batch norm: a width-8 DCGAN at the global batch of 16 (the test trains one process beside it)
+        from gancourse.data import TensorBatches, ToyBatches
+        from gancourse.data.toy import Gaussian
+        from gancourse.models import DistributionSampler, MLPDiscriminator, image_networks
+        torch.manual_seed(0)
+        G, D = image_networks(1, 28, width=8)
+        train(G, D, TensorBatches(torch.load(root / "images.pt"), 16, seed=0), steps=4, out_dir=root / "bn-two",
+              device="cpu", progress=False)
+        torch.save({"G": G.state_dict(), "D": D.state_dict()}, root / ("bn-rank%d.pt" % rank))
+        # a fixed p_g: each process's fakes, and D trained against them
+        torch.manual_seed(3)
+        report["fakes"] = DistributionSampler(Gaussian(0.0, 1.0))(torch.zeros(4, 1)).flatten().tolist()
+        torch.manual_seed(0)
+        D = MLPDiscriminator(1, hidden=8, depth=1)
+        train(DistributionSampler(Gaussian(0.0, 1.0)), D, ToyBatches(Gaussian(2.0, 0.5), 16, seed=0), steps=4,
+              train_g=False, out_dir=root / "sampler-two", device="cpu", progress=False)
+        (root / ("report%d.json" % rank)).write_text(json.dumps(report))
 ''')
 
 
@@ -124,6 +141,37 @@ def largest_difference(a: dict, b: dict) -> float:
     return max((a[k].float() - b[k].float()).abs().max().item() for k in a)
 
 
+def _bn_one_process(root: Path) -> None:
+    """The scenario's DCGAN (batch norm in G and D) on one process, at the same global batch."""
+    from gancourse.data import TensorBatches
+    from gancourse.models import image_networks
+    from gancourse.train import train
+
+    torch.manual_seed(0)
+    G, D = image_networks(1, 28, width=8)
+    train(G, D, TensorBatches(torch.load(root / "images.pt"), 16, seed=0), steps=4, out_dir=root / "bn-one",
+          device="cpu", progress=False)
+
+
+def _sampler_one_process(root: Path) -> None:
+    from gancourse.data import ToyBatches
+    from gancourse.data.toy import Gaussian
+    from gancourse.models import DistributionSampler, MLPDiscriminator
+    from gancourse.train import train
+
+    torch.manual_seed(0)
+    D = MLPDiscriminator(1, hidden=8, depth=1)
+    train(DistributionSampler(Gaussian(0.0, 1.0)), D, ToyBatches(Gaussian(2.0, 0.5), 16, seed=0), steps=4,
+          train_g=False, out_dir=root / "sampler-one", device="cpu", progress=False)
+
+
+def _split(state: dict) -> tuple[dict, dict]:
+    """(batch norm's running statistics, everything else but the batch counts) of a state dict."""
+    stats = {k: v for k, v in state.items() if k.endswith(("running_mean", "running_var"))}
+    rest = {k: v for k, v in state.items() if k not in stats and not k.endswith("num_batches_tracked")}
+    return stats, rest
+
+
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
     """One process trains every recipe for 4 steps; two processes do the same, and each resumes the other's
@@ -135,6 +183,10 @@ def runs(tmp_path_factory):
         train_toy(recipe, ring8(), 4, out_dir=root / "one" / recipe, **TOY)
         train_toy(recipe, ring8(), 2, out_dir=root / "one-then-two" / recipe, **TOY)
     train_toy(RECIPES[0], ring8(), 4, out_dir=root / "half batch", **{**TOY, "batch_size": TOY["batch_size"] // 2})
+    torch.manual_seed(0)
+    torch.save(torch.rand(32, 1, 28, 28) * 2 - 1, root / "images.pt")
+    _bn_one_process(root)
+    _sampler_one_process(root)
     (root / "scenarios.py").write_text(SCENARIOS)
     done = torchrun([root / "scenarios.py", root, ",".join(RECIPES), json.dumps(TOY)], cwd=root)
     assert done.returncode == 0, done.stderr[-3000:]
@@ -266,3 +318,41 @@ def test_a_bad_argument_under_torchrun_is_told_by_rank_0_alone(tmp_path, monkeyp
         said[rank] = capsys.readouterr().err
     assert said[0].count("error: argument --steps: must be a positive whole number, got 0") == 1  # after the usage
     assert said[1] == ""
+
+
+@pytest.mark.slow
+def test_with_batch_norm_every_process_keeps_the_same_networks_and_the_saved_statistics_are_their_mean(runs):
+    root, _ = runs
+    ranks = [torch.load(root / f"bn-rank{r}.pt") for r in (0, 1)]
+    saved = weights(root / "bn-two")
+    for net in ("G", "D"):
+        stats0, rest0 = _split(ranks[0][net])
+        stats1, rest1 = _split(ranks[1][net])
+        assert stats0, "the DCGAN has batch norm"
+        torch.testing.assert_close(rest1, rest0, rtol=0, atol=0)  # averaged gradients: the same weights
+        torch.testing.assert_close(stats1, stats0, rtol=0, atol=0)  # averaged statistics: the same too
+        torch.testing.assert_close({f"{net}.{k}": v for k, v in stats0.items()},
+                                   {k: v for k, v in saved.items() if k.startswith(f"{net}.") and
+                                    k.endswith(("running_mean", "running_var"))}, rtol=0, atol=0)
+
+
+@pytest.mark.slow
+def test_with_batch_norm_two_processes_do_not_train_as_one(runs):
+    # each process normalises over its own 8 of the 16 samples: another path than one process at batch 16,
+    # which the README says; the networks without batch norm above do train as one
+    root, _ = runs
+    with pytest.raises(AssertionError, match="not close"):
+        torch.testing.assert_close(weights(root / "bn-two"), weights(root / "bn-one"), **TOLERANCE)
+
+
+@pytest.mark.slow
+def test_a_fixed_sampler_gives_each_process_its_own_rows_of_one_draw(runs):
+    root, reports = runs
+    fakes = [r["fakes"] for r in reports]
+    assert not set(fakes[0]) & set(fakes[1])  # no fake shared by the two processes
+    torch.manual_seed(3)
+    from gancourse.data.toy import Gaussian
+
+    whole = Gaussian(0.0, 1.0).sample(8).flatten().tolist()
+    assert fakes[0] + fakes[1] == whole  # the union is one process's draw of the global batch
+    torch.testing.assert_close(weights(root / "sampler-two"), weights(root / "sampler-one"), **TOLERANCE)
