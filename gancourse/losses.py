@@ -19,12 +19,6 @@ def d_bce(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
     return F.softplus(-real_logits).mean() + F.softplus(fake_logits).mean()
 
 
-def bce_with_targets(logits: torch.Tensor, targets) -> torch.Tensor:
-    # E[-t log σ(ℓ) - (1 - t) log(1 - σ(ℓ))]  =  E[t·softplus(-ℓ) + (1 - t)·softplus(ℓ)]; t = 1 gives E[softplus(-ℓ)]
-    targets = torch.as_tensor(targets, dtype=logits.dtype, device=logits.device)
-    return (targets * F.softplus(-logits) + (1 - targets) * F.softplus(logits)).mean()
-
-
 def d_bce_targets(real_logits: torch.Tensor, fake_logits: torch.Tensor, real_targets, fake_targets) -> torch.Tensor:
     """D's BCE loss with other targets than 1 (real) and 0 (fake): a number, or one per sample.
 
@@ -32,7 +26,10 @@ def d_bce_targets(real_logits: torch.Tensor, fake_logits: torch.Tensor, real_tar
     fake ones at 0; noisy labels swap the targets of a share of the samples (:func:`bce_targets`).
     With targets 1 and 0 this is :func:`d_bce`. Explained in 09_conditional_and_beyond.
     """
-    return bce_with_targets(real_logits, real_targets) + bce_with_targets(fake_logits, fake_targets)
+    # E[-t log σ(ℓ) - (1 - t) log(1 - σ(ℓ))] on each side, t the targets; t = 1 (real), 0 (fake) gives d_bce
+    return sum(F.binary_cross_entropy_with_logits(logits, torch.as_tensor(t, dtype=logits.dtype,
+                                                                          device=logits.device).expand_as(logits))
+               for logits, t in ((real_logits, real_targets), (fake_logits, fake_targets)))
 
 
 def bce_targets(flip_real: torch.Tensor, flip_fake: torch.Tensor, smoothing: float = 0.0):

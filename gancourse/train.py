@@ -7,7 +7,8 @@ The loss family, gradient penalty and weight clipping turn the same loop into a 
 non-saturating GAN, a WGAN or a WGAN-GP; ``train_g=False`` trains D alone against a fixed generator,
 and ``lr_schedule`` decays both learning rates (torch's schedulers, saved with the run).
 The two phases of a step are :meth:`_Steps.discriminator` and :meth:`_Steps.generator`; this is the
-only place in the package where an optimizer steps.
+only place in the package where an optimizer steps (apart from the peer's loop that ``gancourse bench
+speed`` measures ours against, :func:`gancourse.bench.speed.pytorch_examples_dcgan_loop`).
 
 Under ``torchrun`` the same loop trains on several processes (:mod:`gancourse.distributed`): each takes
 its rows of every global batch and of the noise, gradients are averaged over the processes before every

@@ -5,7 +5,7 @@ import torch
 from test_data_images import write_mnist_split
 
 from gancourse.bench import speed
-from gancourse.bench.speed import SpeedResult, ours_loop, reference_loop, run_speed, speed_settings
+from gancourse.bench.speed import SpeedResult, ours_loop, pytorch_examples_dcgan_loop, run_speed, speed_settings
 from gancourse.data import TensorBatches, images, local
 from gancourse.models import DCGANDiscriminator, DCGANGenerator
 
@@ -26,19 +26,19 @@ def test_both_loops_train_the_networks():
         G, D = tiny_nets()
         g0, d0 = params(G).clone(), params(D).clone()
         if loop == "reference":
-            reference_loop(G, D, loader, 6, torch.device("cpu"))  # 6 > 4 batches: restarts the loader
+            pytorch_examples_dcgan_loop(G, D, loader, 6, torch.device("cpu"))  # 6 > 4 batches: restarts the loader
         else:
             ours_loop(G, D, TensorBatches(x, 16), 6, torch.device("cpu"), {"channels_last": True})
         assert not torch.equal(params(G), g0) and not torch.equal(params(D), d0)
 
 
-def test_reference_loop_is_the_examples_bce_game():
+def test_pytorch_examples_dcgan_loop_is_the_examples_bce_game():
     """One reference step equals a hand-written step of pytorch/examples' DCGAN (same noise)."""
     x = torch.rand(8, 1, 28, 28) * 2 - 1
     G, D = tiny_nets()
     G2, D2 = copy.deepcopy(G), copy.deepcopy(D)
     torch.manual_seed(5)
-    reference_loop(G, D, [(x, None)], 1, torch.device("cpu"))
+    pytorch_examples_dcgan_loop(G, D, [(x, None)], 1, torch.device("cpu"))
 
     torch.manual_seed(5)
     opt_d = torch.optim.Adam(D2.parameters(), lr=2e-4, betas=(0.5, 0.999))

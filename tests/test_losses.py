@@ -183,7 +183,7 @@ def test_bce_targets_flip_labels_and_keep_smoothing_on_the_positive_side():
     assert_close(fake_t, torch.tensor([0.8, 0.0]))  # a flipped fake one is labelled real, smoothed
 
 
-def test_bce_with_targets_is_torchs_binary_cross_entropy():
-    logits, targets = torch.randn(50) * 3, torch.rand(50)
-    assert_close(losses.bce_with_targets(logits, targets),
-                 torch.nn.functional.binary_cross_entropy_with_logits(logits, targets))
+def test_bce_targets_one_and_zero_give_the_plain_bce_loss():
+    real, fake = torch.randn(50) * 3, torch.randn(30) * 3
+    assert_close(losses.d_bce_targets(real, fake, 1.0, 0.0), losses.d_bce(real, fake))
+    assert_close(losses.d_bce_targets(real, fake, torch.ones(50), torch.zeros(30)), losses.d_bce(real, fake))

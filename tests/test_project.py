@@ -133,3 +133,30 @@ def test_make_lab_starts_as_root_and_turns_the_news_pop_up_off(tmp_path):
     overrides = json.loads((tmp_path / "share/jupyter/lab/settings/overrides.json").read_text())
     notification = overrides["@jupyterlab/apputils-extension:notification"]
     assert notification == {"fetchNews": "false", "checkForUpdates": False}  # "false" is the schema's "Never"
+
+
+# Where an optimizer may step: the one training loop, and the peer's loop the speed benchmark measures it against.
+STEPPERS = {("gancourse/train.py", None), ("gancourse/bench/speed.py", "pytorch_examples_dcgan_loop")}
+
+
+def _optimizer_steps(tree: ast.AST):
+    """(function, line) of every ``<optimizer>.step()`` call: a name starting with ``opt`` (``opt``, ``opt_d``)."""
+    for fn in [n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]:
+        for node in ast.walk(fn):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "step"
+                    and "opt" in ast.unparse(node.func.value).split(".")[-1]):
+                yield fn.name, node.lineno
+
+
+def test_optimizers_step_only_in_the_training_loop():
+    found = set()
+    for path in sorted((ROOT / "gancourse").rglob("*.py")):
+        rel = path.relative_to(ROOT).as_posix()
+        for fn, line in _optimizer_steps(ast.parse(path.read_text())):
+            where = (rel, None) if rel == "gancourse/train.py" else (rel, fn)
+            assert where in STEPPERS, f"{rel}:{line} ({fn}) steps an optimizer outside gancourse.train"
+            found.add(where)
+    assert found == STEPPERS
+    # the wrong variant: a loss that steps its optimizer is found
+    wrong = ast.parse("def loss(D, opt_d):\n    l = D.mean()\n    opt_d.step()\n    return l\n")
+    assert list(_optimizer_steps(wrong)) == [("loss", 3)]

@@ -79,11 +79,15 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def reference_loop(G: nn.Module, D: nn.Module, loader, steps: int, device: torch.device) -> float:
-    """``steps`` iterations of pytorch/examples' DCGAN loop; returns the seconds they took.
+def pytorch_examples_dcgan_loop(G: nn.Module, D: nn.Module, loader, steps: int, device: torch.device) -> float:
+    """``steps`` iterations of the training loop of pytorch/examples' ``dcgan/main.py``; the seconds they took.
 
-    ``loader`` is an iterable of (images, labels) batches on the CPU. D's logits go through a
-    sigmoid into BCELoss, as the example's D ends in ``nn.Sigmoid``.
+    The peer's loop, kept as its script writes it, statement for statement (the comments (1) and (2)
+    are the script's): the one place outside :mod:`gancourse.train` where an optimizer steps, because
+    this is what the benchmark compares the course's loop with. Only what the script does around the
+    loop is left out: its argument parsing, its printing of the statistics it collects, and its saving
+    of images and weights. ``loader`` is an iterable of (images, labels) batches on the CPU. D's logits go
+    through a sigmoid into BCELoss, as the example's D ends in ``nn.Sigmoid``.
     """
     criterion = nn.BCELoss()
     opt_d = torch.optim.Adam(D.parameters(), lr=2e-4, betas=(0.5, 0.999))
@@ -189,7 +193,7 @@ def run_speed(device=None, *, dataset: str = "fashion-mnist", root=None, image_s
     def once(name: str, n: int) -> float:
         G, D = nets[name]
         if name == "reference":
-            return reference_loop(G, D, loader, n, device)
+            return pytorch_examples_dcgan_loop(G, D, loader, n, device)
         return ours_loop(G, D, batches, n, device, settings)
 
     if warmup:
