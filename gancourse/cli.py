@@ -2,6 +2,9 @@
 
 Each group of subcommands lives in a module of :mod:`gancourse.commands` with a ``register``
 function; this file only assembles them, so ``gancourse --help`` lists everything the course offers.
+Building the parser imports neither torch nor SciPy (the choices are written out in
+:mod:`gancourse.commands.choices`): each command imports what it needs when it runs, so ``--help`` and
+``--version`` answer at once.
 A :class:`gancourse.errors.UserError` ends in one line and its exit status (2: a bad request, 1: a
 run that failed, 130: Ctrl-C); any other exception is a bug and keeps its traceback.
 """
@@ -112,10 +115,8 @@ def entry() -> None:
     that runs on, abort ("terminate called without an active exception") and make torchrun report a
     finished run as failed.
     """
-    from gancourse.distributed import world_size
-
     status = main()
-    if world_size() > 1:
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:  # as distributed.world_size() reads it, without importing torch
         logging.shutdown()  # what atexit would do: log files flushed and closed
         sys.stdout.flush()
         sys.stderr.flush()

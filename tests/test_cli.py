@@ -189,3 +189,64 @@ def test_under_torchrun_the_command_ends_before_the_interpreters_teardown(monkey
     with pytest.raises(SystemExit) as stop:
         cli.entry()
     assert stop.value.code == 3 and ended == [3]
+
+
+HEAVY = ("torch", "scipy", "numpy", "matplotlib", "sklearn")
+
+
+def _heavy_modules_after(*args: str) -> tuple[int, list[str], str]:
+    """Run ``gancourse ARGS`` in a fresh interpreter; its exit status, the heavy modules it had imported at exit,
+    and what it printed."""
+    import subprocess
+    import sys
+
+    probe = ("import atexit, sys\n"
+             f"atexit.register(lambda: print('HEAVY', [m for m in {HEAVY!r} if m in sys.modules], file=sys.stderr))\n"
+             "from gancourse.cli import entry\n"
+             f"sys.argv = ['gancourse', *{list(args)!r}]\n"
+             "entry()\n")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    line = [x for x in done.stderr.splitlines() if x.startswith("HEAVY ")][-1]
+    return done.returncode, eval(line[len("HEAVY "):]), done.stdout
+
+
+def _subcommands() -> list[list[str]]:
+    import argparse
+
+    def walk(parser, prefix):
+        found = [prefix]
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for name, sub in action.choices.items():
+                    found += walk(sub, [*prefix, name])
+        return found
+
+    return walk(build_parser(), [])
+
+
+def test_help_and_version_import_neither_torch_nor_scipy():
+    commands = _subcommands()
+    assert ["train", "dcgan"] in commands and ["bench", "modes"] in commands and len(commands) > 10
+    for command in commands:
+        status, heavy, out = _heavy_modules_after(*command, "--help")
+        assert (status, heavy) == (0, []), command
+        assert out.startswith("usage: gancourse"), command
+    assert _heavy_modules_after("--version")[:2] == (0, [])
+    # the wrong variant: a command that runs (doctor) does import torch, and the probe sees it
+    assert "torch" in _heavy_modules_after("doctor")[1]
+
+
+def test_the_commands_choices_are_the_packages():
+    from gancourse.bench.modes import METHODS, MIXTURES, ToySetup
+    from gancourse.commands import choices
+    from gancourse.data.images import DATASET_NAMES
+    from gancourse.data.toy import MIXTURE_SPEC_HELP, TOY_NAMES
+    from gancourse.losses import LOSS_FAMILIES
+    from gancourse.metrics.fid import FEATURES
+    from gancourse.recipes import RECIPES
+
+    assert choices.LOSSES == tuple(LOSS_FAMILIES) and choices.TOY_DATASETS == tuple(TOY_NAMES)
+    assert choices.IMAGE_DATASETS == tuple(DATASET_NAMES) and choices.FID_FEATURES == tuple(FEATURES)
+    assert choices.RECIPES == tuple(RECIPES) and choices.BENCH_METHODS == tuple(METHODS)
+    assert choices.BENCH_MIXTURES == tuple(MIXTURES) and choices.MIXTURE_SPEC_HELP == MIXTURE_SPEC_HELP
+    assert choices.BENCH_DEFAULTS == {k: getattr(ToySetup(), k) for k in choices.BENCH_DEFAULTS}

@@ -72,10 +72,11 @@ def mixture_spec(text: str) -> str:
 
 
 def register(groups) -> None:
-    from gancourse.bench.modes import METHODS, MIXTURES, ToySetup
     from gancourse.commands.arguments import count_or_zero, float_or_zero, positive_float, positive_int
-    from gancourse.data.toy import MIXTURE_SPEC_HELP
-    from gancourse.recipes import RECIPES
+    from gancourse.commands.choices import BENCH_DEFAULTS as DEFAULTS
+    from gancourse.commands.choices import BENCH_METHODS as METHODS
+    from gancourse.commands.choices import BENCH_MIXTURES as MIXTURES
+    from gancourse.commands.choices import MIXTURE_SPEC_HELP, RECIPES
 
     p = groups["bench"].add_parser("modes", help="mode collapse on rings and grids of Gaussians, over seeds")
     p.add_argument("--seeds", type=positive_int, default=5, help="runs per method and mixture (default 5)")
@@ -85,21 +86,21 @@ def register(groups) -> None:
     p.add_argument("--mixtures", nargs="+", default=list(MIXTURES), type=mixture_spec, metavar="MIXTURE",
                    help=f"mixtures to train on (default: {' '.join(MIXTURES)}; any of {MIXTURE_SPEC_HELP})")
     p.add_argument("--steps", type=positive_int, default=None,
-                   help=f"generator steps per run (default {ToySetup.steps})")
+                   help=f"generator steps per run (default {DEFAULTS['steps']})")
     p.add_argument("--n-critic", type=positive_int, default=None,
                    help="D steps per G step for every method (default: each recipe's own, 5 for WGAN-GP, else 1)")
     p.add_argument("--lr", type=positive_float, default=None,
-                   help=f"Adam's learning rate for both networks before the drop (default {ToySetup.lr})")
+                   help=f"Adam's learning rate for both networks before the drop (default {DEFAULTS['lr']})")
     p.add_argument("--r1-lazy", action="store_true",
                    help="R1 on the last D step of each G step only, weighted n_critic × γ (methods with R1)")
     p.add_argument("--n-codes", type=positive_int, default=None,
-                   help=f"codes of the mixture latent (r1-mixture, r1-mixture-refit; default {ToySetup.n_codes})")
+                   help=f"codes of the mixture latent (r1-mixture, r1-mixture-refit; default {DEFAULTS['n_codes']})")
     p.add_argument("--code-sigma", type=float_or_zero, default=None,
-                   help=f"spread of each code's Gaussian in the mixture latent (default {ToySetup.code_sigma})")
+                   help=f"spread of each code's Gaussian in the mixture latent (default {DEFAULTS['code_sigma']})")
     p.add_argument("--latent-dim", type=positive_int, default=None,
-                   help=f"dimension of the mixture latent's code space (default {ToySetup.latent_dim})")
+                   help=f"dimension of the mixture latent's code space (default {DEFAULTS['latent_dim']})")
     p.add_argument("--hidden", type=positive_int, default=None,
-                   help=f"width of every hidden layer of G and D (default {ToySetup.hidden})")
+                   help=f"width of every hidden layer of G and D (default {DEFAULTS['hidden']})")
     p.add_argument("--threads", type=count_or_zero, default=0,
                    help="CPU threads per run (default 0: one, train()'s choice for networks this small)")
     p.add_argument("--quiet", action="store_true", help="no line per run")

@@ -25,7 +25,7 @@ def run(args) -> int:
 
 def register(groups) -> None:
     from gancourse.commands.arguments import device, positive_int
-    from gancourse.metrics.fid import FEATURES
+    from gancourse.commands.choices import FID_FEATURES as FEATURES
 
     p = groups["top"].add_parser("fid", help="Fréchet distance between two sets of images (FID)")
     p.add_argument("a", help="a checkpoint or run folder, a folder of pictures, or a dataset split "

@@ -89,7 +89,7 @@ def run_sample(args) -> int:
 
 def register(groups) -> None:
     from gancourse.commands.arguments import count_or_zero, device, positive_int, sample_count
-    from gancourse.data.images import DATASET_NAMES
+    from gancourse.commands.choices import IMAGE_DATASETS as DATASET_NAMES
 
     for kind, what in (("dcgan", "DCGAN (Radford et al.)"), ("wgan-gp", "WGAN-GP: critic without batch norm")):
         p = groups["train"].add_parser(kind, help=f"{what} on an image dataset")

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from gancourse.losses import LOSS_FAMILIES
 
 
 def run(args) -> int:
@@ -53,7 +52,8 @@ def run(args) -> int:
 
 def register(groups) -> None:
     from gancourse.commands.arguments import count_or_zero, device, float_or_zero, positive_float, positive_int
-    from gancourse.data.toy import TOY_NAMES
+    from gancourse.commands.choices import LOSSES as LOSS_FAMILIES
+    from gancourse.commands.choices import TOY_DATASETS as TOY_NAMES
 
     p = groups["train"].add_parser("toy", help="an MLP GAN on a 2-D toy distribution")
     p.add_argument("--dataset", default="grid25", choices=[n for n in TOY_NAMES if n != "gaussian1d"])
