@@ -22,7 +22,8 @@ A run in ``out_dir`` keeps a checkpoint with everything needed to continue bit f
 networks, both optimizers, RNG states, the data iterator's position, config, history, version),
 written atomically. Only data that saves its position can be resumed (a source with ``state_dict`` and
 ``load_state_dict``: TensorBatches, ToyBatches, ``image_batches``); resuming a run on any other, such as a
-plain DataLoader, is refused, since it would go on with other batches. Ctrl-C (or SIGTERM) stops at the end of the current step, saves, and returns what was done.
+plain DataLoader, is refused, since it would go on with other batches. Ctrl-C (or SIGTERM) stops at the
+end of the current step, saves, and returns what was done.
 Explained in 01_first_gan; the Wasserstein settings in 05_wgan and 07_wgan_gp; label smoothing and
 noisy labels in 09_conditional_and_beyond.
 
@@ -376,13 +377,19 @@ def train(G, D, data, config: TrainConfig | None = None, *, out_dir=None, resume
     With ``out_dir``, checkpoints, ``history.json`` and ``config.json`` are written there; an existing
     run is never overwritten unless ``overwrite=True``, and ``resume=True`` continues it exactly; a
     resume with other settings, other networks or other data is refused, and so is a resume on data
-    that cannot return to its position (no ``state_dict``/``load_state_dict``, e.g. a plain DataLoader). ``meta`` is kept in the
-    checkpoint as it is (the command line keeps its arguments there).
+    that cannot return to its position (no ``state_dict``/``load_state_dict``, e.g. a plain DataLoader).
+    ``meta`` is kept in the checkpoint as it is (the command line keeps its arguments there).
 
     In a process group of several processes (:func:`gancourse.distributed.launch`, or one the caller
     started), every process calls ``train`` with the same arguments and ``data`` yielding the same
     global batches; each trains on its share, and rank 0 alone checks and writes ``out_dir``, shows
     the progress bar and calls the callbacks (which must not use the process group).
+
+    What it leaves of the caller's state: torch's global random generators are as they were before the
+    call (the run seeds and draws from a copy, on the CPU and on its CUDA device), and so are the thread
+    count and cuDNN's setting. G and D are trained in place and moved to the run's device; with
+    ``sync_bn`` on several processes their BatchNorm layers are replaced by SyncBatchNorm, in place,
+    with the same weights and ``state_dict`` keys.
     """
     cfg = TrainConfig.make(config, overrides)
     out = Path(out_dir) if out_dir is not None else None
@@ -406,7 +413,11 @@ def train(G, D, data, config: TrainConfig | None = None, *, out_dir=None, resume
         ckpt = shard.agree(open_folder, main_only=True) if out is not None else None
         if resume and shard.active:  # rank 0 has checked the checkpoint; the others read it too
             ckpt = shard.agree(lambda: ckpt if shard.main else load_checkpoint(out / CHECKPOINT))
-        return _run(G, D, batches, cfg, out, ckpt, run_id, callbacks, progress, meta, shard)
+        device = resolve_device(cfg.device)
+        cuda = [] if device.type != "cuda" else [device.index if device.index is not None
+                                                  else torch.cuda.current_device()]
+        with torch.random.fork_rng(devices=cuda):  # the run seeds and draws from its own copy of the generators
+            return _run(G, D, batches, cfg, out, ckpt, run_id, callbacks, progress, meta, shard)
     finally:
         if lock is not None:
             lock.release()

@@ -620,3 +620,31 @@ def test_conditional_training_uses_the_labels():
     # measured: 1.00 with the labels, 0.53 with them shuffled (two seeds alike)
     assert _conditional_class_accuracy(shuffle_labels=False) > 0.9
     assert _conditional_class_accuracy(shuffle_labels=True) < 0.7  # the wrong variant: labels carry nothing
+
+
+def test_the_callers_random_state_is_left_as_it_was_and_does_not_change_the_run():
+    torch.manual_seed(123)
+    before = torch.get_rng_state()
+    G, D = _toy()
+    torch.manual_seed(123)
+    train(G, D, ToyBatches(ring8(), 16), steps=3, seed=5, progress=False)
+    assert torch.equal(torch.get_rng_state(), before)  # the run's seed 5 and its draws stayed inside it
+    G2, D2 = _toy()
+    torch.manual_seed(999)  # another state of the caller's: the same run
+    train(G2, D2, ToyBatches(ring8(), 16), steps=3, seed=5, progress=False)
+    _assert_same_weights(G2, G)
+    # the wrong variant: seeding the global generator, as the run does inside, changes the caller's state
+    torch.manual_seed(123)
+    torch.manual_seed(5)
+    assert not torch.equal(torch.get_rng_state(), before)
+
+
+def test_sync_batch_norm_converts_the_callers_network_in_place_with_the_same_state_dict():
+    from gancourse.distributed import sync_batch_norm_
+    from gancourse.models import image_networks
+
+    G, _ = image_networks(1, 28, width=8)
+    keys, ids = list(G.state_dict()), id(G)
+    assert sync_batch_norm_(G) is G and id(G) == ids
+    assert any(isinstance(m, torch.nn.SyncBatchNorm) for m in G.modules())
+    assert not any(type(m) is torch.nn.BatchNorm2d for m in G.modules()) and list(G.state_dict()) == keys

@@ -50,7 +50,8 @@ def _under_bf16(D, x_real, x_fake, device):
 def _parameter_gradient(D, penalty):
     params = list(D.parameters())  # the last bias moves no input gradient: unused
     grads = torch.autograd.grad(penalty, params, retain_graph=True, allow_unused=True)
-    return torch.cat([(g if g is not None else torch.zeros_like(p)).flatten() for g, p in zip(grads, params)])
+    filled = [g if g is not None else torch.zeros_like(p) for g, p in zip(grads, params, strict=True)]
+    return torch.cat([g.flatten() for g in filled])
 
 
 def _relative(a, b):

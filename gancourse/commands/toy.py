@@ -9,7 +9,6 @@ from __future__ import annotations
 from pathlib import Path
 
 
-
 def run(args) -> int:
     from gancourse.commands.runs import arguments, check_resume
     from gancourse.data import make_toy
