@@ -31,7 +31,7 @@ HISTORY = "history.json"
 CONFIG = "config.json"
 FORMAT = "gancourse-checkpoint"
 # What every checkpoint holds; a resumed run also needs the rest of what train() writes.
-REQUIRED = ("step", "G", "D", "config", "models")
+REQUIRED = ("step", "config", "models")  # and every network that "models" names ("G" and "D" for a GAN)
 RESUME_REQUIRED = ("opt_d", "rng", "data", "history")
 MARKER = ".gancourse-run"  # marks a folder as a run folder, and is the file a running run locks
 # Temporary files carry this prefix, so the ones a crashed writer left are told apart from the user's own;
@@ -199,6 +199,7 @@ def load_checkpoint(path, G=None, D=None) -> dict:
     if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
         raise CheckpointError(f"{path} is not a gancourse checkpoint (no '{FORMAT}' marker).")
     missing = [k for k in REQUIRED if k not in ckpt]
+    missing += [k for k in (ckpt.get("models") or {"G": None, "D": None}) if k not in ckpt]
     if missing:
         raise CheckpointError(
             f"{path} is incomplete (no {', '.join(map(repr, missing))}): it was not written whole by gancourse, "
@@ -210,9 +211,14 @@ def load_checkpoint(path, G=None, D=None) -> dict:
 
 def load_weights(ckpt: dict, path, G=None, D=None) -> None:
     """Load the weights of a checkpoint already read (from ``path``) into ``G`` and ``D``."""
-    for name, model in (("G", G), ("D", D)):
-        if model is None:
-            continue
+    load_networks(ckpt, path, {name: model for name, model in (("G", G), ("D", D)) if model is not None})
+
+
+def load_networks(ckpt: dict, path, networks: dict) -> None:
+    """Load the weights of a checkpoint already read (from ``path``) into each network of ``networks``, by name."""
+    for name, model in networks.items():
+        if name not in ckpt:
+            raise CheckpointError(f"{path} holds no network {name!r}; it holds {', '.join(ckpt.get('models', {}))}.")
         try:
             model.load_state_dict(ckpt[name])
         except RuntimeError as e:
@@ -297,7 +303,7 @@ def _check_same_run(ckpt: dict, asked: dict, run_id: dict, path: Path, resumable
         fixed.add("steps")  # the cosine reaches 0 at the run's first step count: it cannot be stretched
     differ = [(k, saved[k], asked[k]) for k in asked
               if k in fixed and k in saved and _normal(saved[k]) != _normal(asked[k])]
-    for name in ("G", "D"):
+    for name in run_id["models"]:
         before, now = ckpt.get("models", {}).get(name, {}), run_id["models"][name]
         if before.get("class") != now.get("class"):
             differ.append((f"{name} network", before.get("class"), now.get("class")))
@@ -305,6 +311,16 @@ def _check_same_run(ckpt: dict, asked: dict, run_id: dict, path: Path, resumable
         old_hp, new_hp = before.get("hparams", {}), now.get("hparams", {})
         differ += [(f"{name} {k}", old_hp.get(k), new_hp.get(k)) for k in sorted(set(old_hp) | set(new_hp))
                    if _normal(old_hp.get(k)) != _normal(new_hp.get(k))]
+    extra = sorted(set(ckpt.get("models", {})) - set(run_id["models"]))
+    if extra:
+        differ.append(("networks", sorted(ckpt["models"]), sorted(run_id["models"])))
+    before, now = ckpt.get("objective", {}), run_id.get("objective", {})
+    if before.get("class") != now.get("class"):
+        differ.append(("objective", before.get("class", "Adversarial"), now.get("class", "Adversarial")))
+    else:
+        old_s, new_s = before.get("settings", {}), now.get("settings", {})
+        differ += [(k, old_s.get(k), new_s.get(k)) for k in sorted(set(old_s) | set(new_s))
+                   if _normal(old_s.get(k)) != _normal(new_s.get(k))]
     before, now = ckpt.get("data_identity"), run_id["data"]
     if before is not None and now is None:  # the run's data was known; this source cannot say what it is
         differ.append(("data", before.get("data", before.get("fingerprint")), "a source without identity()"))

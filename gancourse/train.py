@@ -1,14 +1,16 @@
-"""One training loop for every GAN in the course, from a 2-D toy to a DCGAN.
+"""One training loop for every GAN in the course, from a 2-D toy to a DCGAN, and for GANs of several networks.
 
-:func:`train` takes a generator ``G``, a discriminator (or critic) ``D`` and any iterator of real
-batches; it never builds data itself. Each generator step follows Goodfellow et al.'s Algorithm 1:
+:func:`fit` trains an :class:`~gancourse.objectives.Objective` (what one GAN family computes: its
+networks, which of them each optimizer updates, one step) on any iterator of real batches; it never
+builds data itself. :func:`train` takes a generator ``G`` and a discriminator (or critic) ``D`` and is
+``fit(Adversarial(G, D), data)``: each generator step follows Goodfellow et al.'s Algorithm 1,
 ``n_critic`` discriminator steps (each on a fresh real batch and fresh noise), then one generator step.
-The loss family, gradient penalty and weight clipping turn the same loop into a minimax GAN, a
-non-saturating GAN, a WGAN or a WGAN-GP; ``train_g=False`` trains D alone against a fixed generator,
-and ``lr_schedule`` decays both learning rates (torch's schedulers, saved with the run).
-The two phases of a step are :meth:`_Steps.discriminator` and :meth:`_Steps.generator`; this is the
-only place in the package where an optimizer steps (apart from the peer's loop that ``gancourse bench
-speed`` measures ours against, :func:`gancourse.bench.speed.pytorch_examples_dcgan_loop`).
+The loss family, gradient penalty and weight clipping turn it into a minimax GAN, a non-saturating GAN,
+a WGAN or a WGAN-GP; ``train_g=False`` trains D alone against a fixed generator, and ``lr_schedule``
+decays both learning rates (torch's schedulers, saved with the run). The objective hands each loss to
+the loop's ``update``, so this is the only place in the package where an optimizer steps (apart from
+the peer's loop that ``gancourse bench speed`` measures ours against,
+:func:`gancourse.bench.speed.pytorch_examples_dcgan_loop`).
 
 Under ``torchrun`` the same loop trains on several processes (:mod:`gancourse.distributed`): each takes
 its rows of every global batch and of the noise, gradients are averaged over the processes before every
@@ -18,8 +20,8 @@ processes. With batch norm (and without ``sync_bn``) each process normalises ove
 differs from one process's; the weights stay the same on every process, and the running statistics are
 averaged over the processes before every checkpoint and at the end (README, "Training on several GPUs").
 
-A run in ``out_dir`` keeps a checkpoint with everything needed to continue bit for bit (step, both
-networks, both optimizers, RNG states, the data iterator's position, config, history, version),
+A run in ``out_dir`` keeps a checkpoint with everything needed to continue bit for bit (step, every
+network, both optimizers, RNG states, the data iterator's position, config, history, version),
 written atomically. Only data that saves its position can be resumed (a source with ``state_dict`` and
 ``load_state_dict``: TensorBatches, ToyBatches, ``image_batches``); resuming a run on any other, such as a
 plain DataLoader, is refused, since it would go on with other batches. Ctrl-C (or SIGTERM) stops at the
@@ -33,7 +35,6 @@ measure with (08_evaluation); it lives here because optimizers step nowhere else
 
 from __future__ import annotations
 
-import contextlib
 import json
 import signal
 import threading
@@ -54,7 +55,7 @@ from gancourse.checkpoint import (
     CheckpointError,
     atomic_write,
     load_checkpoint,
-    load_weights,
+    load_networks,
     lock_run_folder,
     open_run,
 )
@@ -63,19 +64,12 @@ from gancourse.data.batches import EndlessBatches
 from gancourse.distributed import Shard, sync_batch_norm_
 from gancourse.errors import ConfigError
 from gancourse.history import History, LossLog, NonFiniteLossError, check_finite_state
-from gancourse.losses import (
-    bce_targets,
-    clip_weights_,
-    d_bce,
-    d_bce_targets,
-    get_loss_family,
-    gradient_penalty,
-    r1_penalty,
-)
+from gancourse.losses import d_bce, get_loss_family
 from gancourse.models import describe
+from gancourse.objectives import Adversarial, Objective
 
-__all__ = ["CheckpointError", "History", "NonFiniteLossError", "TrainConfig", "load_checkpoint", "train",
-           "train_classifier"]
+__all__ = ["CheckpointError", "History", "NonFiniteLossError", "Objective", "TrainConfig", "fit", "load_checkpoint",
+           "train", "train_classifier"]
 
 OPTIMIZERS = ("adam", "rmsprop", "sgd")
 LR_SCHEDULES = ("constant", "cosine", "multistep")
@@ -204,145 +198,6 @@ class _StopRequest:
             signal.signal(s, previous)
 
 
-def _pack(x: torch.Tensor, pack: int) -> torch.Tensor:
-    # (B, F, ...) -> (B / pack, pack·F, ...): consecutive samples side by side along dim 1
-    if pack == 1:
-        return x
-    if x.shape[0] % pack:
-        raise ConfigError(f"the batch size {x.shape[0]} is not a multiple of pack={pack} (--pack).")
-    return x.reshape(x.shape[0] // pack, pack * x.shape[1], *x.shape[2:])
-
-
-class _Steps:
-    """The two phases of one training step, as in Algorithm 1: ``n_critic`` × :meth:`discriminator`, then
-    :meth:`generator`. Holds what both phases need: the networks, optimizers, losses and device settings,
-    and this process's ``shard`` of every batch (the whole batch on one process)."""
-
-    def __init__(self, G, D, opt_d, opt_g, cfg: TrainConfig, device: torch.device, shard: Shard):
-        self.G, self.D, self.opt_d, self.opt_g, self.cfg, self.device = G, D, opt_d, opt_g, cfg, device
-        self.shard = shard
-        self.d_loss_fn, self.g_loss_fn = get_loss_family(cfg.loss)
-        self.bf16 = cfg.bf16 and device.type == "cuda"
-
-    def autocast(self):
-        return torch.autocast("cuda", dtype=torch.bfloat16) if self.bf16 else contextlib.nullcontext()
-
-    def full_precision(self):
-        """Autocast off, whatever the caller turned on: for the penalties' double backward (:meth:`penalties`)."""
-        if self.device.type in ("cuda", "cpu"):
-            return torch.autocast(self.device.type, enabled=False)
-        return contextlib.nullcontext()
-
-    def penalties(self, x_real, x_fake, y, r1_now: bool) -> dict[str, torch.Tensor]:
-        """The gradient penalty and R1 that this D step asks for, unweighted, computed in float32.
-
-        Both differentiate ‖∇ₓD‖ a second time, and under bf16 autocast that double backward would run
-        through bfloat16 convolutions (8 bits of mantissa), where (‖∇‖ − 1)² and a small γ are most
-        sensitive to rounding; so autocast is off here and the inputs are cast to float32.
-        """
-        cfg, out = self.cfg, {}
-        if not (cfg.gp_weight or r1_now):
-            return out
-        with self.full_precision():
-            packed_real = _pack(x_real.float(), cfg.pack)
-            if cfg.gp_weight:  # α ~ U(0, 1) per sample, this process's rows of the global batch's
-                alpha = self.shard.draw(torch.rand, packed_real.shape[0], *[1] * (packed_real.dim() - 1),
-                                        device=packed_real.device, dtype=packed_real.dtype)
-                out["gp"] = gradient_penalty(self.D, packed_real, _pack(x_fake.float(), cfg.pack), y, alpha=alpha)
-            if r1_now:
-                out["r1"] = r1_penalty(self.D, packed_real, y)
-        return out
-
-    def judge(self, x, y):
-        """D's logits for a batch; packed (PacGAN) when ``pack > 1``."""
-        x = _pack(x, self.cfg.pack)
-        return self.D(x) if y is None else self.D(x, y)
-
-    def real_batch(self, batches):
-        x, y = batches.next()
-        x = x.to(self.device, non_blocking=True)
-        if self.cfg.channels_last and x.dim() == 4:
-            x = x.contiguous(memory_format=torch.channels_last)
-        if not self.cfg.conditional:
-            return x, None
-        if y is None:
-            raise ValueError("conditional=True needs batches of (x, y) pairs with labels y.")
-        return x, y.to(self.device)
-
-    def discriminator_loss(self, real_logits, fake_logits, logged: dict) -> torch.Tensor:
-        """D's loss; with label smoothing or noisy labels, BCE against the targets they give (GAN hacks)."""
-        cfg = self.cfg
-        if not (cfg.label_smoothing or cfg.label_flip):
-            return self.d_loss_fn(real_logits, fake_logits)
-        pair = (real_logits, fake_logits)
-        flips = [torch.zeros(len(logits), dtype=torch.bool, device=logits.device) for logits in pair]
-        if cfg.label_flip:  # from the run's seeded stream, so a resumed run flips the same labels
-            flips = [self.shard.draw(torch.rand, len(logits), device=logits.device) < cfg.label_flip for logits in pair]
-            logged["flipped"] = torch.cat(flips).float().mean()
-        return d_bce_targets(real_logits, fake_logits, *bce_targets(*flips, cfg.label_smoothing))
-
-    def discriminator(self, x_real, y, keep_fakes: bool, last: bool = True):
-        """One update of D on a real batch and fresh fakes; returns (x_fake, d_loss, logged values).
-
-        With ``keep_fakes`` the fakes keep their graph, so the generator step can reuse them (as in
-        pytorch/examples' DCGAN: one generator forward pass per step instead of two).
-        """
-        cfg, shard = self.cfg, self.shard
-        z = shard.draw(torch.randn, x_real.shape[0], self.G.z_dim, device=self.device)  # (b, z_dim) of (B, z_dim)
-        with self.autocast(), (contextlib.nullcontext() if keep_fakes else torch.no_grad()):
-            x_fake = self.G(z) if y is None else self.G(z, y)
-        with self.autocast():
-            real_logits, fake_logits = self.judge(x_real, y), self.judge(x_fake.detach(), y)
-        logged = {"real_score": real_logits.detach().float().mean(), "fake_score": fake_logits.detach().float().mean()}
-        with self.autocast():
-            d_loss = self.discriminator_loss(real_logits.float(), fake_logits.float(), logged)
-        if cfg.loss == "wasserstein":
-            logged["w_estimate"] = logged["real_score"] - logged["fake_score"]
-        r1_now = bool(cfg.r1_weight) and (last or not cfg.r1_lazy)  # lazy: on the last D step of the G step
-        penalties = self.penalties(x_real, x_fake, y, r1_now)
-        logged.update(penalties)
-        if "gp" in penalties:
-            d_loss = d_loss + cfg.gp_weight * penalties["gp"]
-        if "r1" in penalties:
-            d_loss = d_loss + 0.5 * cfg.r1_weight * (cfg.n_critic if cfg.r1_lazy else 1) * penalties["r1"]
-        self.opt_d.zero_grad(set_to_none=True)
-        d_loss.backward()
-        shard.average_gradients(self.D)  # the gradient of the mean over the global batch
-        self.opt_d.step()
-        if cfg.clip_value is not None:
-            clip_weights_(self.D, cfg.clip_value)
-        logged["fake_logits"] = fake_logits  # for the generator's loss when G is not trained
-        return x_fake, d_loss, logged
-
-    def generator(self, x_fake, y) -> torch.Tensor:
-        """One update of G on the last critic step's fakes; D's weights need no gradient here."""
-        self.D.requires_grad_(False)
-        try:
-            with self.autocast():
-                g_loss = self.g_loss_fn(self.judge(x_fake, y).float())
-            self.opt_g.zero_grad(set_to_none=True)
-            g_loss.backward()
-            self.shard.average_gradients(self.G)
-            self.opt_g.step()
-        finally:
-            self.D.requires_grad_(True)
-        return g_loss
-
-    def step(self, batches) -> dict[str, torch.Tensor]:
-        """One generator step (or, with ``train_g=False``, ``n_critic`` discriminator steps alone)."""
-        for k in range(self.cfg.n_critic):
-            x_real, y = self.real_batch(batches)
-            last = k == self.cfg.n_critic - 1
-            x_fake, d_loss, logged = self.discriminator(x_real, y, keep_fakes=last and self.cfg.train_g, last=last)
-        fake_logits = logged.pop("fake_logits")
-        if self.cfg.train_g:
-            g_loss = self.generator(x_fake, y)
-        else:  # G is fixed: report its loss against D as it stood, without a step
-            g_loss = self.g_loss_fn(fake_logits.detach().float())
-        values = {"d_loss": d_loss.detach(), "g_loss": g_loss.detach(), **{k: v.detach() for k, v in logged.items()}}
-        return self.shard.average(values)  # the global batch's means
-
-
 def _nan_hint(cfg: TrainConfig) -> str:
     return ("Training stopped; the last good checkpoint (if any) is kept. "
             f"Try a smaller learning rate (--lr; here lr_d={cfg.lr_d}, lr_g={cfg.lr_g})"
@@ -358,11 +213,11 @@ def _make_schedule(opt, cfg: TrainConfig):
     return torch.optim.lr_scheduler.MultiStepLR(opt, milestones=list(cfg.lr_milestones), gamma=cfg.lr_gamma)
 
 
-def _cpu_threads(cfg: TrainConfig, device: torch.device, G, D) -> int | None:
+def _cpu_threads(cfg: TrainConfig, device: torch.device, networks) -> int | None:
     """Threads to train on: ``cpu_threads``, else one for small networks on the CPU, else torch's setting."""
     if device.type != "cpu":
         return None
-    n_params = sum(p.numel() for m in (G, D) for p in m.parameters())
+    n_params = sum(p.numel() for m in networks for p in m.parameters())
     return cfg.cpu_threads or (1 if n_params < SMALL_MODEL_PARAMS else None)
 
 
@@ -370,6 +225,8 @@ def train(G, D, data, config: TrainConfig | None = None, *, out_dir=None, resume
           overwrite: bool = False, callbacks=(), progress: bool = True, meta: dict | None = None,
           **overrides) -> History:
     """Train ``G`` against ``D`` on batches from ``data``; return the :class:`History`.
+
+    ``fit(Adversarial(G, D), data, ...)``: the GAN of notebooks 01–09 through the one loop (:func:`fit`).
 
     ``config`` is a :class:`TrainConfig`; keyword ``overrides`` replace its fields
     (``train(G, D, data, steps=500, loss="wasserstein", gp_weight=10, n_critic=5)``).
@@ -391,11 +248,30 @@ def train(G, D, data, config: TrainConfig | None = None, *, out_dir=None, resume
     ``sync_bn`` on several processes their BatchNorm layers are replaced by SyncBatchNorm, in place,
     with the same weights and ``state_dict`` keys.
     """
+    return fit(Adversarial(G, D), data, config, out_dir=out_dir, resume=resume, overwrite=overwrite,
+               callbacks=callbacks, progress=progress, meta=meta, **overrides)
+
+
+def fit(objective: Objective, data, config: TrainConfig | None = None, *, out_dir=None, resume: bool = False,
+        overwrite: bool = False, callbacks=(), progress: bool = True, meta: dict | None = None,
+        **overrides) -> History:
+    """Train an :class:`~gancourse.objectives.Objective` on batches from ``data``; return the :class:`History`.
+
+    The one loop, whatever the GAN: everything :func:`train` says of folders, resume, callbacks, several
+    processes and the caller's state holds here, for every network of ``objective.networks()``. The
+    checkpoint keeps each network under its name, and the objective's own settings
+    (``objective.settings()``), which a resume must give again. Callbacks are called as
+    ``fn(step, *objective.callback_args(), history)``.
+    """
     cfg = TrainConfig.make(config, overrides)
+    objective.validate(cfg)
     out = Path(out_dir) if out_dir is not None else None
     shard = Shard.current()
     batches = EndlessBatches(data, shard)
-    run_id = {"data": batches.identity(), "models": {"G": describe(G), "D": describe(D)}}
+    networks = objective.networks()
+    run_id = {"data": batches.identity(), "models": {name: describe(net) for name, net in networks.items()}}
+    if objective.describe():
+        run_id["objective"] = objective.describe()
     if out is None and resume:
         raise ConfigError("resume=True (--resume) needs the out_dir (--out) of the run to continue.")
     if resume:
@@ -417,7 +293,7 @@ def train(G, D, data, config: TrainConfig | None = None, *, out_dir=None, resume
         cuda = [] if device.type != "cuda" else [device.index if device.index is not None
                                                   else torch.cuda.current_device()]
         with torch.random.fork_rng(devices=cuda):  # the run seeds and draws from its own copy of the generators
-            return _run(G, D, batches, cfg, out, ckpt, run_id, callbacks, progress, meta, shard)
+            return _run(objective, batches, cfg, out, ckpt, run_id, callbacks, progress, meta, shard)
     finally:
         if lock is not None:
             lock.release()
@@ -445,24 +321,42 @@ def _agreed_stop(stop: _StopRequest, shard: Shard) -> bool:
     return stop.requested
 
 
-def _run(G, D, batches, cfg: TrainConfig, out, ckpt, run_id: dict, callbacks, progress: bool, meta,
+def _run(objective: Objective, batches, cfg: TrainConfig, out, ckpt, run_id: dict, callbacks, progress: bool, meta,
          shard: Shard) -> History:
-    """The body of :func:`train`, once the run folder is checked and locked."""
+    """The body of :func:`fit`, once the run folder is checked and locked."""
     device = resolve_device(cfg.device)
     if cfg.bf16 and device.type != "cuda":
         warnings.warn(f"bf16 autocast is for CUDA GPUs; training in float32 on {device.type}.", stacklevel=2)
-    if cfg.sync_bn and shard.active:
-        G, D = sync_batch_norm_(G), sync_batch_norm_(D)
-    for model in (G, D):
+    networks = objective.networks()
+    for model in networks.values():
+        if cfg.sync_bn and shard.active:
+            sync_batch_norm_(model)
         model.to(device)
         if cfg.channels_last:
             model.to(memory_format=torch.channels_last)
-    opt_d = _make_optimizer(D.parameters(), cfg.lr_d, cfg)
-    opt_g = _make_optimizer(G.parameters(), cfg.lr_g, cfg) if cfg.train_g else None
+    objective.bind(cfg, device, shard)
+    players = objective.players  # "D" and "G": the networks each optimizer updates
+
+    def parameters(player: str) -> list:
+        return [p for name in players[player] for p in networks[name].parameters()]
+
+    optimizers = {"D": _make_optimizer(parameters("D"), cfg.lr_d, cfg),
+                  "G": _make_optimizer(parameters("G"), cfg.lr_g, cfg) if "G" in players else None}
+    opt_d, opt_g = optimizers["D"], optimizers["G"]
     sched_d, sched_g = _make_schedule(opt_d, cfg), _make_schedule(opt_g, cfg)
     stateful = {"opt_d": opt_d, "opt_g": opt_g, "sched_d": sched_d, "sched_g": sched_g}
+
+    def update(player: str, loss: torch.Tensor) -> None:
+        """One optimizer step of ``player`` on ``loss``: the only place an optimizer steps."""
+        opt = optimizers[player]
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        for name in players[player]:
+            shard.average_gradients(networks[name])  # the gradient of the mean over the global batch
+        opt.step()
+
     if ckpt is not None:
-        load_weights(ckpt, out / CHECKPOINT, G, D)
+        load_networks(ckpt, out / CHECKPOINT, networks)
         for name, obj in stateful.items():
             if obj is not None and ckpt.get(name) is not None:
                 obj.load_state_dict(ckpt[name])
@@ -473,25 +367,27 @@ def _run(G, D, batches, cfg: TrainConfig, out, ckpt, run_id: dict, callbacks, pr
     else:
         torch.manual_seed(cfg.seed)
         history, start = History(), 0
-    shard.broadcast_state(G, D)  # every process starts from rank 0's networks
+    shard.broadcast_state(*networks.values())  # every process starts from rank 0's networks
     if out is not None and shard.main:
         atomic_write(out / CONFIG, json.dumps(asdict(cfg), indent=2).encode())
 
     def save(step: int) -> None:
         atomic_write(out / CHECKPOINT, obj={
-            "format": FORMAT, "version": __version__, "step": step, "G": G.state_dict(), "D": D.state_dict(),
+            "format": FORMAT, "version": __version__, "step": step,
+            **{name: net.state_dict() for name, net in networks.items()},
             **{name: (obj.state_dict() if obj is not None else None) for name, obj in stateful.items()},
             "rng": shard.rng_state(device), "data": batches.state_dict(), "config": asdict(cfg),
             "history": history.to_dict(), "models": run_id["models"], "data_identity": run_id["data"],
-            "meta": meta,
+            "meta": meta, **({"objective": run_id["objective"]} if "objective" in run_id else {}),
         })
         history.save(out / HISTORY)
 
-    steps, losses = _Steps(G, D, opt_d, opt_g, cfg, device, shard), LossLog(history, _nan_hint(cfg))
+    losses = LossLog(history, _nan_hint(cfg))
 
     def flush(step: int) -> None:  # losses to the history, and the guard on them and on every weight
         losses.flush()
-        check_finite_state(step, {"G": G.state_dict(), "D": D.state_dict(), "D's optimizer": opt_d.state_dict(),
+        check_finite_state(step, {**{name: net.state_dict() for name, net in networks.items()},
+                                  "D's optimizer": opt_d.state_dict(),
                                   **({"G's optimizer": opt_g.state_dict()} if opt_g is not None else {})},
                            losses.hint)
 
@@ -503,7 +399,7 @@ def _run(G, D, batches, cfg: TrainConfig, out, ckpt, run_id: dict, callbacks, pr
         if call:
             flush(step)
             for fn in callbacks if shard.main else ():
-                fn(step, G, D, history)
+                fn(step, *objective.callback_args(), history)
         if write:
             flush(step)  # a checkpoint never holds a non-finite value
             if shard.main:
@@ -524,24 +420,24 @@ def _run(G, D, batches, cfg: TrainConfig, out, ckpt, run_id: dict, callbacks, pr
     def settle(step: int) -> None:
         # on every process, outside shard.agree: a collective that every process reaches at the same step
         if shard.active and not cfg.sync_bn and settled[0] != step:
-            shard.average_batch_norm_statistics(G, D)
+            shard.average_batch_norm_statistics(*networks.values())
             settled[0] = step
 
     t0 = time.perf_counter() - (history.seconds[-1] if history.seconds else 0.0)
     threads_before, cudnn_before = torch.get_num_threads(), torch.backends.cudnn.benchmark
-    if threads := _cpu_threads(cfg, device, G, D):
+    if threads := _cpu_threads(cfg, device, networks.values()):
         torch.set_num_threads(threads)
     torch.backends.cudnn.benchmark = cudnn_before or device.type == "cuda"  # fixed shapes: cuDNN picks kernels
-    g_was_training, d_was_training = G.training, D.training
-    G.train(cfg.train_g)  # a fixed generator samples as at test time
-    D.train()
+    was_training = {name: net.training for name, net in networks.items()}
+    for name, mode in objective.train_modes(cfg).items():
+        networks[name].train(mode)
     bar = tqdm(total=cfg.steps, initial=start, disable=not (progress and shard.main), desc=f"{cfg.loss} GAN",
                unit="step", mininterval=1.0, dynamic_ncols=True)
     step = start
     try:
         with _StopRequest() as stop:
             while step < cfg.steps and not _agreed_stop(stop, shard):
-                values = steps.step(batches)
+                values = shard.average(objective.step(batches, update))  # the global batch's means
                 for schedule in (sched_d, sched_g):
                     if schedule is not None:
                         schedule.step()
@@ -564,9 +460,8 @@ def _run(G, D, batches, cfg: TrainConfig, out, ckpt, run_id: dict, callbacks, pr
         bar.close()
         torch.set_num_threads(threads_before)
         torch.backends.cudnn.benchmark = cudnn_before
-        if not cfg.train_g:
-            G.train(g_was_training)
-        D.train(d_was_training)
+        for name, net in networks.items():
+            net.train(was_training[name])
     return history
 
 

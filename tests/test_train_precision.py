@@ -8,7 +8,8 @@ from torch.testing import assert_close
 from gancourse.distributed import Shard
 from gancourse.losses import gradient_penalty, input_gradients, r1_penalty
 from gancourse.models import DCGANDiscriminator
-from gancourse.train import TrainConfig, _Steps
+from gancourse.objectives import Adversarial
+from gancourse.train import TrainConfig
 
 
 class Scaled(torch.nn.Module):
@@ -33,7 +34,8 @@ def _critic_and_batches(device="cpu"):
 
 
 def _penalties(D, x_real, x_fake, device, autocast: bool):
-    steps = _Steps(None, D, None, None, TrainConfig(gp_weight=10.0, r1_weight=0.1), torch.device(device), Shard())
+    steps = Adversarial(None, D)
+    steps.bind(TrainConfig(gp_weight=10.0, r1_weight=0.1), torch.device(device), Shard())
     torch.manual_seed(1)  # the same α for every call
     with torch.autocast(device, dtype=torch.bfloat16, enabled=autocast):
         return steps.penalties(x_real, x_fake, None, r1_now=True)
@@ -88,7 +90,7 @@ def test_the_loop_turns_autocast_off_around_the_penalties(monkeypatch):
     from gancourse.train import train
 
     seen = {}
-    original = _Steps.penalties
+    original = Adversarial.penalties
 
     def spy(self, x_real, x_fake, y, r1_now):
         out = original(self, x_real, x_fake, y, r1_now)
@@ -96,8 +98,8 @@ def test_the_loop_turns_autocast_off_around_the_penalties(monkeypatch):
                     fake=x_fake.dtype)
         return out
 
-    monkeypatch.setattr(_Steps, "penalties", spy)
-    monkeypatch.setattr(_Steps, "autocast", lambda self: torch.autocast("cpu", dtype=torch.bfloat16))
+    monkeypatch.setattr(Adversarial, "penalties", spy)
+    monkeypatch.setattr(Adversarial, "autocast", lambda self: torch.autocast("cpu", dtype=torch.bfloat16))
     torch.manual_seed(0)
     from gancourse.models import image_networks
 

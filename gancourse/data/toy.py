@@ -165,6 +165,25 @@ def make_mixture(spec: str) -> GaussianMixture:
         raise ConfigError(f"mixture {spec!r}: {err}") from None
 
 
+class TwoDomains:
+    """Two distributions sampled side by side: ``sample(n)`` is ``(x_a, x_b)``, independent draws of each.
+
+    Unpaired data for :class:`gancourse.objectives.CycleGAN`: nothing ties the i-th sample of A to the
+    i-th of B. ``ToyBatches(TwoDomains(a, b), 128)`` gives such pairs of batches, resumably.
+    """
+
+    def __init__(self, a, b):
+        if a.dim != b.dim:
+            raise ConfigError(f"both domains need points of one dimension, got {a.dim} and {b.dim}.")
+        self.a, self.b, self.dim = a, b, a.dim
+
+    def sample(self, n: int, generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.a.sample(n, generator=generator), self.b.sample(n, generator=generator)  # (n, d) each
+
+    def __repr__(self) -> str:
+        return f"TwoDomains({self.a!r}, {self.b!r})"
+
+
 class ParallelLines:
     """The pair of Arjovsky et al.: x = θ, y ~ U(0, 1). Two such lines have disjoint supports for θ ≠ 0.
 
@@ -223,7 +242,9 @@ class ToyBatches:
 
     def __next__(self) -> torch.Tensor:
         x = self.dist.sample(self.batch_size, generator=self.generator)
-        return x if self.device is None else x.to(self.device)
+        if self.device is None:
+            return x
+        return tuple(t.to(self.device) for t in x) if isinstance(x, tuple) else x.to(self.device)
 
     def state_dict(self) -> dict:
         return {"generator": self.generator.get_state()}
@@ -236,4 +257,6 @@ class ToyBatches:
         from gancourse.data.batches import fingerprint
 
         draws = self.dist.sample(256, generator=torch.Generator().manual_seed(0))
+        if isinstance(draws, tuple):  # two domains: both draws side by side
+            draws = torch.cat(draws, 1)
         return {"data": repr(self.dist), "batch_size": self.batch_size, "fingerprint": fingerprint(draws)}
