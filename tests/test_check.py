@@ -12,6 +12,8 @@ from scipy.stats import wasserstein_distance_nd
 
 from gancourse import check, losses, models
 from gancourse.check import ExerciseError
+from gancourse.check import ch02_optimal_discriminator as ch02
+from gancourse.check import ch09_conditional_and_beyond as ch09
 from gancourse.models import DCGANGenerator
 
 
@@ -114,7 +116,7 @@ def test_sample_w1_check_passes_the_best_matching_and_fails_nearest_neighbours()
 
 
 def test_the_densities_the_02_checks_use_are_positive_on_their_grid_so_no_log_of_0_comes_up():
-    for _, x, p, q in check._density_pairs():
+    for _, x, p, q in ch02._density_pairs():
         assert (p > 0).all() and (q > 0).all() and len(x) == len(p) == len(q)
         assert abs(np.trapezoid(p, x) - 1) < 1e-6 and abs(np.trapezoid(q, x) - 1) < 1e-6
 
@@ -359,4 +361,4 @@ def test_the_reference_is_what_the_conditional_generator_feeds_its_first_layer()
     seen = {}
     G.net[0].register_forward_hook(lambda m, inputs, out: seen.update(x=inputs[0]))
     G(z, y)
-    torch.testing.assert_close(seen["x"][:, :, 0, 0], check._conditioned_input(z, y, 10))
+    torch.testing.assert_close(seen["x"][:, :, 0, 0], ch09._conditioned_input(z, y, 10))

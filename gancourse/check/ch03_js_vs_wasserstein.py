@@ -1,0 +1,43 @@
+"""The exercise checks of 03_js_vs_wasserstein."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+
+from gancourse.check._compare import compare
+
+
+def js_lower_bound(answer: Callable) -> int:
+    """03: the JS that a discriminator certifies, (V̂ + log 4) / 2, from its logits on real and fake samples."""
+    from gancourse import theory
+
+    g = torch.Generator().manual_seed(3)
+    cases = [(torch.randn(16, generator=g) + shift, torch.randn(16, generator=g) - shift) for shift in (4, 1, -1)]
+    cases.append((torch.zeros(16), torch.zeros(16)))  # a discriminator that shrugs certifies nothing
+    return compare("js_lower_bound", answer, theory.js_lower_bound, cases,
+                   hint="V(D, G) ≤ V(D*, G) = 2 JS − log 4 for every D, so JS ≥ (V̂ + log 4) / 2 with "
+                        "V̂ = mean(log σ(ℓ_real)) + mean(log(1 − σ(ℓ_fake))); D = ½ everywhere gives 0.",
+                   show=lambda case: f"real logits with mean {case[0].mean():.2f}, fake with mean {case[1].mean():.2f}")
+
+
+def sample_w1(answer: Callable) -> int:
+    """03: W1 between two clouds of n points each: the least mean distance over the matchings of the points."""
+    from gancourse import theory
+    from gancourse.data import Gaussian, ParallelLines
+
+    g = torch.Generator().manual_seed(4)
+    clouds = [("N(0, 1) against N((1, 0), 1) in the plane", Gaussian([0.0, 0.0], 1.0), Gaussian([1.0, 0.0], 1.0)),
+              ("the parallel lines at θ = 1", ParallelLines(0.0), ParallelLines(1.0)),
+              ("the parallel lines at θ = 0.25", ParallelLines(0.0), ParallelLines(0.25))]
+    cases, names = [], {}
+    for name, real, fake in clouds:
+        cases.append((real.sample(40, generator=g), fake.sample(40, generator=g)))
+        names[id(cases[-1])] = f"40 points of each, {name}"
+    return compare("sample_w1", answer, theory.sample_w1, cases,
+                   hint="every point of one cloud must be sent to a different point of the other (a matching); "
+                        "W1 is the mean distance of the best matching, which scipy.optimize.linear_sum_assignment "
+                        "finds from the matrix of distances scipy.spatial.distance.cdist(x_real, x_fake). "
+                        "Sending each point to its nearest neighbour lets several share one, and is too small.",
+                   show=lambda case: names[id(case)])

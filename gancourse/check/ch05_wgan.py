@@ -1,0 +1,60 @@
+"""The exercise checks of 05_wgan."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+
+from gancourse import losses
+from gancourse.check._compare import ExerciseError, _function, _score_cases, _toy_critic, compare
+
+
+def wasserstein_critic_loss(answer: Callable) -> int:
+    """05: the critic's loss to minimise, E[f(G(z))] − E[f(x)], from its scores on real and fake samples."""
+    return compare("wasserstein_critic_loss", answer, losses.d_wasserstein, _score_cases(),
+                   hint="the critic maximises mean f(x_real) − mean f(x_fake); a loss is minimised, so return "
+                        "its negative, mean(fake_scores) − mean(real_scores). The scores are not probabilities: "
+                        "no sigmoid, no log.",
+                   show=lambda case: f"real scores with mean {case[0].mean():.2f}, fake scores with mean "
+                                     f"{case[1].mean():.2f}")
+
+
+def _clipped(clip: Callable, seed: int, c: float) -> torch.Tensor:
+    D = _toy_critic(seed)
+    try:
+        clip(D, c)
+    except RuntimeError as err:
+        if "in-place" not in str(err):
+            raise
+        raise ExerciseError("clip_weights: torch refuses to change a parameter in place while it records "
+                            "gradients.\nHint: put the loop inside `with torch.no_grad():`.") from None
+    return torch.cat([p.detach().flatten() for p in D.parameters()])
+
+
+def clip_weights(answer: Callable) -> int:
+    """05: WGAN's weight clipping, every parameter of a module clamped into [−c, c] in place."""
+    _function("clip_weights", answer)
+    return compare("clip_weights", lambda seed, c: _clipped(answer, seed, c),
+                   lambda seed, c: _clipped(losses.clip_weights_, seed, c), [(0, 0.01), (1, 0.1), (2, 0.5)],
+                   hint="clamp every tensor of module.parameters() (weights and biases) in place, "
+                        "p.clamp_(-c, c), inside `with torch.no_grad():`; `p = p.clamp(-c, c)` makes a new "
+                        "tensor and leaves the module unchanged.",
+                   show=lambda case: f"a fresh toy critic (seed {case[0]}) and c = {case[1]}")
+
+
+def clipped_lipschitz_bound(answer: Callable) -> int:
+    """05: the slope clipping guarantees for an MLP critic, the product of c·√(m·n) over its Linear layers."""
+    from gancourse.metrics import probes
+
+    cases = [(_toy_critic(0, hidden=128, depth=3), 0.01), (_toy_critic(1, hidden=16, depth=2), 0.1),
+             (_toy_critic(2, hidden=64, depth=4), 0.05)]
+    return compare("clipped_lipschitz_bound", answer, probes.clipped_lipschitz_bound, cases,
+                   hint="an m×n matrix with entries in [−c, c] stretches a vector by at most c·√(m·n) (its "
+                        "Frobenius norm); multiply that over every torch.nn.Linear in D.modules(). Biases and "
+                        "LeakyReLU add no slope.",
+                   show=lambda case: f"an MLP critic with Linear layers {_linear_shapes(case[0])} and c = {case[1]}")
+
+
+def _linear_shapes(D) -> list[tuple[int, int]]:
+    return [tuple(layer.weight.shape) for layer in D.modules() if isinstance(layer, torch.nn.Linear)]

@@ -1,0 +1,55 @@
+"""The exercise checks of 06_dcgan."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+
+from gancourse.check._compare import compare
+
+# (side, kernel, stride, padding): DCGAN's layers, and strides that leave a remainder to floor away
+_CONV_CASES = [(28, 4, 2, 1), (14, 4, 2, 1), (7, 7, 1, 0), (7, 4, 2, 1), (64, 5, 2, 2), (32, 3, 1, 1), (6, 3, 2, 0)]
+_CONV_TRANSPOSE_CASES = [(1, 7, 1, 0), (7, 4, 2, 1), (14, 4, 2, 1), (4, 4, 2, 1), (3, 3, 2, 0), (5, 5, 1, 2)]
+
+
+def _show_conv(case: tuple) -> str:
+    return "side {}, kernel {}, stride {}, padding {}".format(*case)
+
+
+def conv_output_side(answer: Callable) -> int:
+    """06: a convolution's output side, ⌊(i + 2p − k)/s⌋ + 1."""
+    from gancourse import models
+
+    return compare("conv_output_side", answer, models.conv_output_side, _CONV_CASES, atol=0,
+                   hint="pad the side (i + 2p), count the places a kernel of k fits at steps of s: "
+                        "(i + 2p − k) // s + 1. The floor matters when s does not divide i + 2p − k.",
+                   show=_show_conv)
+
+
+def conv_transpose_output_side(answer: Callable) -> int:
+    """06: a transposed convolution's output side, (i − 1)·s − 2p + k."""
+    from gancourse import models
+
+    return compare("conv_transpose_output_side", answer, models.conv_transpose_output_side, _CONV_TRANSPOSE_CASES,
+                   atol=0, hint="undo the convolution's map: the i inputs sit s apart, spanning (i − 1)·s + 1 "
+                                "places; the kernel adds k − 1, the padding takes 2p away: (i − 1)·s − 2p + k.",
+                   show=_show_conv)
+
+
+def _slerp_cases(seed: int = 0) -> list[tuple]:
+    g = torch.Generator().manual_seed(seed)
+    z0, z1 = torch.randn(2, 100, generator=g)
+    return [(z0, z1, 0.5), (z0, z1, 0.25), (z1, z0, 0.9), (torch.tensor([1.0, 0.0]), torch.tensor([0.0, 2.0]), 0.5),
+            (torch.randn(3, generator=g), torch.randn(3, generator=g), 0.7)]
+
+
+def slerp(answer: Callable) -> int:
+    """06: spherical interpolation between two latent vectors, sin((1−t)ω)/sin ω · z0 + sin(tω)/sin ω · z1."""
+    from gancourse import latent
+
+    return compare("slerp", answer, lambda z0, z1, t: latent.slerp(z0, z1, [t])[0], _slerp_cases(),
+                   hint="ω is the angle between z0 and z1, cos ω = z0·z1 / (|z0| |z1|); the weights are "
+                        "sin((1 − t)ω)/sin ω and sin(tω)/sin ω. The straight line (1 − t) z0 + t z1 is lerp: "
+                        "its midpoint is shorter than both ends.",
+                   show=lambda case: f"z0, z1 in {case[0].numel()} dimensions and t = {case[2]}")
