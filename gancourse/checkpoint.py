@@ -241,22 +241,6 @@ def load_generator(path):
     return G.eval(), ckpt
 
 
-def rng_state() -> dict:
-    state = {"torch": torch.get_rng_state()}
-    if torch.cuda.is_available() and torch.cuda.is_initialized():
-        state["cuda"] = torch.cuda.get_rng_state_all()
-    return state
-
-
-def set_rng_state(state: dict) -> None:
-    torch.set_rng_state(state["torch"])
-    if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
-
-
-# --- whether a folder may take a run, and whether a run may continue ---------------------------
-
-
 def lock_run_folder(out: Path, resume: bool) -> RunLock:
     """Check that ``out`` may take this run, create it, and lock it; nothing else is written yet."""
     if resume:

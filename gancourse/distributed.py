@@ -25,7 +25,6 @@ from dataclasses import dataclass
 
 import torch
 
-from gancourse.checkpoint import rng_state, set_rng_state
 from gancourse.errors import ConfigError, RunFailed, UserError
 
 __all__ = ["Shard", "launch", "process_group", "world_size"]
@@ -38,6 +37,24 @@ def world_size() -> int:
 
 def _rank() -> int:
     return int(os.environ.get("RANK", "0"))
+
+
+def rng_state() -> dict:
+    """torch's random state on the CPU and, where CUDA is in use, on every GPU: what a checkpoint keeps."""
+    state = {"torch": torch.get_rng_state()}
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def set_rng_state(state: dict) -> None:
+    """Restore :func:`rng_state`'s state."""
+    torch.set_rng_state(state["torch"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+# --- whether a folder may take a run, and whether a run may continue ---------------------------
 
 
 _CONTROL = {}  # the process group for flags and errors (CPU tensors), made once per process group
@@ -141,7 +158,7 @@ class Shard:
                     torch.distributed.broadcast(t, 0)
 
     def rng_state(self, device: torch.device) -> dict:
-        """The random state for a checkpoint (:func:`gancourse.checkpoint.rng_state` on one process).
+        """The random state for a checkpoint (:func:`rng_state` on one process).
 
         On several GPUs every process's generator is in the same state; rank 0's is kept as GPU 0's.
         """

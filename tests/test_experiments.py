@@ -319,7 +319,8 @@ def test_notebook_09_batch_norm_checks_fail_on_what_they_rule_out():
     # than noise. Reports with the fast-mode numbers pass; the wrong variants fail: a G without batch norm
     # as good as the one with it (the same run on both sides, or only its distance worse), and a WGAN-GP
     # run that did learn (the DCGAN's distance).
-    from gancourse.metrics.classifier import SampleReport, beats_noise, coverage_of_labels, worse_than
+    from gancourse.metrics.classifier import coverage_of_labels
+    from gancourse.metrics.report import SampleReport, beats_noise, worse_than
 
     def report(fd, classes):
         return SampleReport("classifier", fd, 0.7, 0.01, coverage_of_labels(np.arange(1000) % classes))

@@ -11,6 +11,7 @@ from torch import nn
 from gancourse.data.images import DataNotFoundError, load_images
 from gancourse.errors import UserError
 from gancourse.metrics import classifier as clf
+from gancourse.metrics import report as rep
 from gancourse.models import FashionClassifier, build, describe
 from gancourse.train import train_classifier
 
@@ -289,8 +290,8 @@ def _fashion(split):
 
 def test_sample_report_tells_real_images_from_one_class_of_them():
     (x_train, _), (x_test, y_test) = _fashion("train").tensors(limit=600), _fashion("test").tensors()
-    real = clf.sample_report(x_test[:600], x_train)
-    trousers = clf.sample_report(x_test[y_test == 1][:600], x_train)
+    real = rep.sample_report(x_test[:600], x_train)
+    trousers = rep.sample_report(x_test[y_test == 1][:600], x_train)
     assert real.coverage.classes_present == 10 and trousers.coverage.classes_present <= 2
     assert real.precision > 0.6 and real.recall > 0.6
     assert trousers.recall < 0.3 < real.recall
@@ -298,7 +299,7 @@ def test_sample_report_tells_real_images_from_one_class_of_them():
 
 
 def test_sample_report_in_inception_space_compares_the_two_sets_and_skips_coverage(monkeypatch):
-    from gancourse.metrics import fid
+    from gancourse.metrics import report as reports
 
     seen = []
 
@@ -306,36 +307,36 @@ def test_sample_report_in_inception_space_compares_the_two_sets_and_skips_covera
         seen.append(features)
         return x.flatten(1).double().numpy()
 
-    monkeypatch.setattr(fid, "features_of", fake_features)
+    monkeypatch.setattr(reports, "features_of", fake_features)
     g = torch.Generator().manual_seed(0)
     real = torch.randn(200, 1, 2, 2, generator=g)
-    report = clf.sample_report(real + 1.0, real, features="inception")
+    report = rep.sample_report(real + 1.0, real, features="inception")
     assert seen == ["inception", "inception"] and report.coverage is None
     assert report.fd == pytest.approx(4.0, rel=1e-6)  # a shift by 1 in each of 4 dimensions: |Δμ|² = 4
 
 
 def _report(fd, classes=None):
     coverage = None if classes is None else clf.coverage_of_labels(np.arange(100) % classes)
-    return clf.SampleReport("classifier", fd, 0.5, 0.1, coverage)
+    return rep.SampleReport("classifier", fd, 0.5, 0.1, coverage)
 
 
 def test_beats_noise_is_a_distance_clearly_below_that_of_noise():
     noise = _report(300.0)
-    assert clf.beats_noise(_report(239.0), noise) and not clf.beats_noise(_report(240.0), noise)  # 0.8 × 300
-    assert not clf.beats_noise(noise, noise) and clf.beats_noise(_report(290.0), noise, ratio=1.0)
+    assert rep.beats_noise(_report(239.0), noise) and not rep.beats_noise(_report(240.0), noise)  # 0.8 × 300
+    assert not rep.beats_noise(noise, noise) and rep.beats_noise(_report(290.0), noise, ratio=1.0)
 
 
 def test_worse_than_needs_a_larger_distance_and_fewer_classes():
     baseline = _report(100.0, classes=10)
-    assert clf.worse_than(_report(111.0, classes=9), baseline)
-    assert not clf.worse_than(_report(109.0, classes=5), baseline)  # the distance grew by less than 10 %
-    assert not clf.worse_than(_report(500.0, classes=10), baseline)  # as many classes
-    assert not clf.worse_than(baseline, baseline)
-    assert clf.worse_than(_report(106.0, classes=9), baseline, fd_ratio=1.05)
+    assert rep.worse_than(_report(111.0, classes=9), baseline)
+    assert not rep.worse_than(_report(109.0, classes=5), baseline)  # the distance grew by less than 10 %
+    assert not rep.worse_than(_report(500.0, classes=10), baseline)  # as many classes
+    assert not rep.worse_than(baseline, baseline)
+    assert rep.worse_than(_report(106.0, classes=9), baseline, fd_ratio=1.05)
     with pytest.raises(ValueError, match="features='classifier'"):
-        clf.worse_than(_report(200.0), baseline)
+        rep.worse_than(_report(200.0), baseline)
 
 
 def test_samples_are_judged_by_the_classifier_on_fashion_mnist_only():
-    assert clf.features_for("fashion-mnist") == "classifier"
-    assert clf.features_for("mnist") == clf.features_for("folder:/tmp/pictures") == "inception"
+    assert rep.features_for("fashion-mnist") == "classifier"
+    assert rep.features_for("mnist") == rep.features_for("folder:/tmp/pictures") == "inception"

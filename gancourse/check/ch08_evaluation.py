@@ -26,9 +26,9 @@ def _gaussian_cases(seed: int = 0) -> list[tuple]:
 
 def frechet_distance(answer: Callable) -> int:
     """08: the Fréchet distance between N(μ1, Σ1) and N(μ2, Σ2), ‖μ1 − μ2‖² + Tr(Σ1 + Σ2 − 2(Σ1Σ2)^½)."""
-    from gancourse.metrics import fid
+    from gancourse.metrics import frechet
 
-    return compare("frechet_distance", answer, lambda mu1, s1, mu2, s2: fid.frechet_distance((mu1, s1), (mu2, s2)),
+    return compare("frechet_distance", answer, lambda mu1, s1, mu2, s2: frechet.frechet_distance((mu1, s1), (mu2, s2)),
                    _gaussian_cases(), atol=1e-5,
                    hint="the square root is of the matrix product Σ1Σ2 (scipy.linalg.sqrtm; keep its .real), "
                         "not the product of two square roots: √Σ1·√Σ2 differs when Σ1 and Σ2 do not commute. "

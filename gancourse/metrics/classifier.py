@@ -9,7 +9,7 @@ probabilities p(y|x) and its penultimate features measure images of Fashion-MNIS
   Inception, exp(E_x KL(p(y|x) || p(y))), from 1 (every sample alike or unsure) to 10 (sure and even);
 * :func:`precision_recall`: Kynkäänniemi et al. (2019) in the feature space: precision is the share of
   samples that look real, recall the share of the data the samples cover;
-* :func:`sample_report` gathers them, and :func:`beats_noise` and :func:`worse_than` compare reports.
+* :mod:`gancourse.metrics.report` gathers them, with a Fréchet distance, in one report of a sample.
 
 Each score is computed from plain arrays (labels, probabilities, features) apart from the network, so
 it is tested on hand-built inputs whose answer is known. The numbers compare runs with each other;
@@ -213,62 +213,3 @@ def precision_recall(real_features, fake_features, k: int = 3, chunk: int = 1024
 
 
 # --- one report for a set of generated images -------------------------------------------------
-
-
-def features_for(dataset: str) -> str:
-    """The feature space to judge samples of ``dataset`` in: the classifier's for Fashion-MNIST, else Inception.
-
-    The classifier was trained on Fashion-MNIST only; on any other images its features mean nothing.
-    """
-    return "classifier" if dataset == "fashion-mnist" else "inception"
-
-
-@dataclass
-class SampleReport:
-    """How a set of images compares with real ones: a Fréchet distance, precision and recall in one feature
-    space and, with the classifier, the class coverage (``None`` in Inception's space)."""
-
-    features: str
-    fd: float
-    precision: float
-    recall: float
-    coverage: CoverageReport | None
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-
-def sample_report(images, real, features: str = "classifier", device=None) -> SampleReport:
-    """:class:`SampleReport` of ``images`` against ``real`` (both (N, C, H, W) in [-1, 1]).
-
-    FD from :func:`gancourse.metrics.fid.frechet_distance`, precision and recall from
-    :func:`precision_recall`, both in ``features``; class coverage when ``features`` is the classifier's.
-    """
-    from gancourse.metrics.fid import features_of, frechet_distance, statistics
-
-    f_images, f_real = (features_of(x, features, device=device) for x in (images, real))
-    precision, recall = precision_recall(f_real, f_images)
-    coverage = class_coverage(images, device=device) if features == "classifier" else None
-    fd = frechet_distance(statistics(f_images), statistics(f_real), n=min(len(f_images), len(f_real)))
-    return SampleReport(features, fd, precision, recall, coverage)
-
-
-def beats_noise(report: SampleReport, noise: SampleReport, ratio: float = 0.8) -> bool:
-    """True when ``report``'s Fréchet distance is below ``ratio`` times that of uniform noise's ``noise``.
-
-    09_conditional_and_beyond reads it as "G has learnt something": its samples sit clearly nearer the
-    data than noise does, in the same feature space and against the same real images.
-    """
-    return report.fd < ratio * noise.fd
-
-
-def worse_than(report: SampleReport, baseline: SampleReport, fd_ratio: float = 1.1) -> bool:
-    """True when ``report`` is worse than ``baseline`` on two counts: a Fréchet distance at least ``fd_ratio``
-    times ``baseline``'s, and fewer classes present. Both need the class coverage (the classifier's features).
-
-    09_conditional_and_beyond compares a DCGAN whose generator lost its batch norm with the one that has it.
-    """
-    if report.coverage is None or baseline.coverage is None:
-        raise ValueError("worse_than compares class coverage: make both reports with features='classifier'.")
-    return (report.fd >= fd_ratio * baseline.fd
-            and report.coverage.classes_present < baseline.coverage.classes_present)
