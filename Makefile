@@ -28,7 +28,8 @@ lab-settings:
 		> $(LAB_SETTINGS)
 
 # pytest's workers for `make test`: most runs train on one thread, so two workers keep two cores busy.
-# Each test file (a notebook, the browser test) stays on one worker, in order.
+# Each test file (a notebook) and each notebook of the browser test stays on one worker, in order;
+# conftest.py hands them out longest first (the README's test budget), hence no reordering by xdist.
 WORKERS ?= 2
 
 ## make test: unit tests, the browser test and every notebook (fast mode, through nbval)
@@ -37,7 +38,7 @@ test: $(STAMP)
 	@echo "Browser screenshots go to $(abspath $(SCREENSHOTS))"
 	GANCOURSE_FAST=1 GANCOURSE_SCREENSHOTS=$(abspath $(SCREENSHOTS)) MPLBACKEND=Agg \
 		$(BIN)/python -m pytest -p no:cacheprovider --nbval-lax --nbval-current-env \
-		-n $(WORKERS) --dist loadfile --durations=15 tests notebooks
+		-n $(WORKERS) --dist loadfile --no-loadscope-reorder --durations=15 tests notebooks
 	@echo "Browser screenshots are in $(abspath $(SCREENSHOTS))"
 
 ## make unit: the unit tests without the slow ones (the browser test), in well under a minute
@@ -47,10 +48,10 @@ unit: $(STAMP)
 ## make notebooks: every notebook in fast mode
 notebooks: $(STAMP)
 	GANCOURSE_FAST=1 MPLBACKEND=Agg $(BIN)/python -m pytest -p no:cacheprovider --nbval-lax --nbval-current-env \
-		-n $(WORKERS) --dist loadfile notebooks
+		-n $(WORKERS) --dist loadfile --no-loadscope-reorder notebooks
 
 lint: $(STAMP)
-	$(BIN)/ruff check gancourse tests
+	$(BIN)/ruff check gancourse tests conftest.py
 
 clean:
 	rm -rf $(VENV) build .pytest_cache

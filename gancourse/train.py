@@ -46,7 +46,7 @@ from pathlib import Path
 import torch
 from tqdm.auto import tqdm
 
-from gancourse import __version__
+from gancourse import __version__, worklog
 from gancourse.checkpoint import (
     CHECKPOINT,
     CONFIG,
@@ -346,8 +346,11 @@ def _run(objective: Objective, batches, cfg: TrainConfig, out, ckpt, run_id: dic
     sched_d, sched_g = _make_schedule(opt_d, cfg), _make_schedule(opt_g, cfg)
     stateful = {"opt_d": opt_d, "opt_g": opt_g, "sched_d": sched_d, "sched_g": sched_g}
 
+    updates = [0]  # optimizer steps of this call, for the work log
+
     def update(player: str, loss: torch.Tensor) -> None:
         """One optimizer step of ``player`` on ``loss``: the only place an optimizer steps."""
+        updates[0] += 1
         opt = optimizers[player]
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -458,6 +461,8 @@ def _run(objective: Objective, batches, cfg: TrainConfig, out, ckpt, run_id: dic
             settle(step)  # the networks every process returns hold the same statistics
     finally:
         bar.close()
+        if shard.main:
+            worklog.record(updates[0], batches.examples / max(batches.drawn, 1), networks.values())
         torch.set_num_threads(threads_before)
         torch.backends.cudnn.benchmark = cudnn_before
         for name, net in networks.items():

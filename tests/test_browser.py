@@ -29,6 +29,8 @@ from pathlib import Path
 
 import pytest
 
+from gancourse import worklog
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -168,9 +170,9 @@ def sync_api():
     return pytest.importorskip("playwright.sync_api", reason="pip install playwright (no browser download needed)")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def jupyter_lab(tmp_path_factory):
-    """A JupyterLab server on copies of the notebooks; yields (base URL, notebook folder)."""
+    """A JupyterLab server on copies of the notebooks, one per pytest process; yields (base URL, notebook folder)."""
     tmp_path = tmp_path_factory.mktemp("lab")
     work, state = tmp_path / "notebooks", tmp_path / "jupyter"
     work.mkdir()
@@ -181,7 +183,8 @@ def jupyter_lab(tmp_path_factory):
     # no "would you like news?" pop-up, no update check: the network may be closed
     (settings / "notification.jupyterlab-settings").write_text(
         json.dumps({"fetchNews": "false", "checkForUpdates": False}))
-    env = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"}  # the kernel uses the inline backend
+    # the kernel uses the inline backend, and names its notebook to the work log from Jupyter's JPY_SESSION_NAME
+    env = {k: v for k, v in os.environ.items() if k not in ("MPLBACKEND", worklog.NOTEBOOK_ENV)}
     env.update(
         GANCOURSE_FAST="1",
         JUPYTER_CONFIG_DIR=str(state / "config"),
@@ -270,6 +273,7 @@ def _wait(condition, timeout_s: float, what: str, page=None, shot: Path | None =
     raise TimeoutError(f"timed out after {timeout_s} s waiting for {what}")
 
 
+# each notebook a work unit of its own for pytest-xdist's workers (conftest.py's scheduler)
 @pytest.mark.parametrize("notebook", list(CONTROLS))
 def test_the_control_redraws_the_figure_as_its_function_says(sync_api, jupyter_lab, tmp_path, notebook):
     url, work = jupyter_lab
@@ -325,6 +329,7 @@ def _move_the_controls(sync_api, url, work, profile, notebook, shots, prefix, ti
                       if o.get("output_type") == "error"]
             assert not errors, f"cells failed: {[(e['ename'], e['evalue']) for e in errors]}"
             assert page.locator(".jp-OutputArea-output", has_text="Traceback").count() == 0
+            assert not (why := worklog.check(notebook)), why  # its training fits its share of the test budget
 
             for i, expected in enumerate(CONTROLS[notebook]):
                 _move_one(page, demos.nth(i), expected, shots / f"{prefix}_{expected['name']}", timeout_shot)

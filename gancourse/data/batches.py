@@ -109,6 +109,7 @@ class EndlessBatches:
         self.source = data
         self.it = data if hasattr(data, "__next__") else iter(data)
         self.shard = shard if shard is not None and shard.world > 1 else None
+        self.drawn = self.examples = 0  # global batches drawn, and their rows
 
     def next(self) -> tuple:
         try:
@@ -121,6 +122,7 @@ class EndlessBatches:
             self.it = iter(self.source)
             batch = next(self.it)
         x, y = (batch[0], batch[1] if len(batch) > 1 else None) if isinstance(batch, (tuple, list)) else (batch, None)
+        self.drawn, self.examples = self.drawn + 1, self.examples + len(x)
         if self.shard is not None:  # (B, ...) -> this process's (B / world, ...)
             rows = self.shard.rows(len(x))
             x, y = x[rows], (y[rows] if y is not None else None)
