@@ -108,6 +108,29 @@ def test_notebook_checks_its_claims(path):
     assert "GANCOURSE_FAST" not in source, f"{path.name} reads GANCOURSE_FAST itself; use gancourse.config"
 
 
+def _reference_split(code: str) -> str | None:
+    """Which split the real images that samples are compared with (``reference, held_out = x[...]``) come from."""
+    found = re.search(r"^reference, held_out = (\w+)\[", code, re.M)
+    if found is None:
+        return None
+    loaded = re.search(rf"^{found.group(1)}, \w+ = (.+)$", code, re.M)
+    return "test" if loaded and 'split="test"' in loaded.group(1) else "train"
+
+
+def test_samples_are_compared_with_images_the_generator_never_saw():
+    """06, 07 and 09 say so; G trains on the train split, so the images must come from the test split."""
+    comparing = {}
+    for nb in NOTEBOOKS:
+        code = "\n".join("".join(c["source"]) for c in json.loads(nb.read_text())["cells"] if c["cell_type"] == "code")
+        if (split := _reference_split(code)) is not None:
+            comparing[nb.name] = split
+    assert set(comparing) >= {"06_dcgan.ipynb", "07_wgan_gp.ipynb", "09_conditional_and_beyond.ipynb"}
+    assert set(comparing.values()) == {"test"}, comparing
+    # the wrong variant, as the notebooks had it: a sample of the training images
+    assert _reference_split("x_all, y_all = data.tensors(limit=4000)\n"
+                            "reference, held_out = x_all[:2000], x_all[2000:]") == "train"
+
+
 def test_fast_mode_is_read_in_one_place():
     readers = [p.relative_to(ROOT) for p in (ROOT / "gancourse").rglob("*.py")
                if "GANCOURSE_FAST" in p.read_text() and p.name != "config.py"]
