@@ -39,15 +39,15 @@ class Share:
 
 # Measured with `make test` on two cores, on the notebooks as they are; caps a little above what each does.
 BUDGET = {
-    "00_setup.ipynb": Share(seconds=20, updates=0, work=0),
+    "00_setup.ipynb": Share(seconds=15, updates=0, work=0),
     "01_first_gan.ipynb": Share(seconds=40, updates=4300, work=8.7e+09),
-    "02_optimal_discriminator.ipynb": Share(seconds=40, updates=1000, work=2.2e+09),
-    "03_js_vs_wasserstein.ipynb": Share(seconds=30, updates=1300, work=1.5e+09),
-    "04_mode_collapse.ipynb": Share(seconds=100, updates=17600, work=3.04e+11),
-    "05_wgan.ipynb": Share(seconds=70, updates=4600, work=5.7e+10),
-    "06_dcgan.ipynb": Share(seconds=100, updates=3300, work=3.7e+10),
-    "07_wgan_gp.ipynb": Share(seconds=160, updates=5300, work=5.9e+10),
-    "08_evaluation.ipynb": Share(seconds=50, updates=1100, work=1.24e+10),
+    "02_optimal_discriminator.ipynb": Share(seconds=35, updates=1000, work=2.2e+09),
+    "03_js_vs_wasserstein.ipynb": Share(seconds=35, updates=1300, work=1.5e+09),
+    "04_mode_collapse.ipynb": Share(seconds=130, updates=17600, work=3.04e+11),
+    "05_wgan.ipynb": Share(seconds=75, updates=4600, work=5.7e+10),
+    "06_dcgan.ipynb": Share(seconds=105, updates=3300, work=3.7e+10),
+    "07_wgan_gp.ipynb": Share(seconds=165, updates=5300, work=5.9e+10),
+    "08_evaluation.ipynb": Share(seconds=45, updates=1100, work=1.24e+10),
     "09_conditional_and_beyond.ipynb": Share(seconds=140, updates=7900, work=7.6e+10),
 }
 
