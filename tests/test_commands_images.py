@@ -68,6 +68,23 @@ def test_unsupported_image_size_is_a_clear_error(tmp_path, capsys, cli):
     assert "invalid choice: 40 (choose from 28, 32, 64)" in capsys.readouterr().err
 
 
+def test_a_folder_of_tiny_pictures_is_refused_in_one_line_and_small_ones_are_a_note(tmp_path, capsys, cli):
+    write_pictures(tmp_path / "dots", n=2, size=(1, 1))
+    args = ["train", "dcgan", "--dataset", f"folder:{tmp_path / 'dots'}", "--out", tmp_path / "r", "--steps", "1",
+            "--batch-size", "2", "--width", "8", "--device", "cpu", "--quiet"]
+    assert cli(args) == 2
+    err = capsys.readouterr().err
+    assert err.splitlines() == [f"gancourse train: error: the smallest picture in {tmp_path / 'dots'} is 1×1 px "
+                                "(pic0.png); the model takes 64 px a side, and a picture under 32 px upscaled that "
+                                "far would be mostly interpolation. Use pictures of at least 32 px a side, or pass a "
+                                "smaller --image-size (at most 2)."]
+    assert not (tmp_path / "r").exists()
+    write_pictures(tmp_path / "small", n=2, size=(20, 20))
+    assert cli([*args[:3], f"folder:{tmp_path / 'small'}", *args[4:], "--image-size", "32"]) == 0
+    assert (f"gancourse: note: 2 of the 2 pictures in {tmp_path / 'small'} are under 32 px a side (the smallest, "
+            "pic0.png, is 20×20 px); they are upscaled to 32 px.") in capsys.readouterr().err.splitlines()
+
+
 def test_sample_writes_a_grid_of_n_images(fm_root, tmp_path, capsys):
     out = tmp_path / "run"
     assert tiny_train("dcgan", fm_root, out, 2) == 0

@@ -17,6 +17,7 @@ from gancourse.data.images import (
     image_batches,
     load_images,
 )
+from gancourse.errors import ConfigError
 
 DEBIAN_FASHION = Path("/usr/share/datasets/fashion-mnist")
 
@@ -228,7 +229,8 @@ def write_pictures(folder: Path, n=5, mode="RGB", size=(40, 30)):
 def test_folder_of_pictures_without_class_subfolders(tmp_path):
     write_pictures(tmp_path / "pics", n=3)
     write_pictures(tmp_path / "pics" / "nested", n=2)
-    data = load_images(f"folder:{tmp_path / 'pics'}", image_size=32)
+    with pytest.warns(UserWarning, match="upscaled to 32 px"):  # 40 × 30 px
+        data = load_images(f"folder:{tmp_path / 'pics'}", image_size=32)
     assert len(data) == 5 and data.channels == 3
     x, y = data.tensors()
     assert x.shape == (5, 3, 32, 32) and x.min() >= -1 and x.max() <= 1
@@ -266,9 +268,40 @@ def test_one_colour_picture_makes_a_colour_folder(tmp_path, capsys):
     assert data.channels == 3 and "1 of the 2 pictures" in capsys.readouterr().out
     x, _ = data.tensors()
     assert x.shape == (2, 3, 28, 28) and x[1, 0].mean() > x[1, 1].mean() + 1  # the red one is red
-    assert load_images(f"folder:{tmp_path / 'pics'}", channels=1).channels == 1  # --channels 1
+    assert load_images(f"folder:{tmp_path / 'pics'}", image_size=28, channels=1).channels == 1  # --channels 1
     write_pictures(tmp_path / "grey", n=2, mode="L")
-    assert load_images(f"folder:{tmp_path / 'grey'}").channels == 1
+    assert load_images(f"folder:{tmp_path / 'grey'}", image_size=28).channels == 1
+
+
+def test_pictures_under_half_the_model_size_are_refused_in_one_line(tmp_path):
+    write_pictures(tmp_path / "pics", n=2, size=(40, 40))
+    write_pictures(tmp_path / "pics" / "small", n=1, size=(1, 1))
+    with pytest.raises(ConfigError) as refused:
+        load_images(f"folder:{tmp_path / 'pics'}")  # the model's 64 px by default
+    message = str(refused.value)
+    assert "\n" not in message and "is 1×1 px (small/pic0.png)" in message and "the model takes 64 px" in message
+    assert "at least 32 px a side, or pass a smaller --image-size (at most 2)" in message
+    write_pictures(tmp_path / "wide", n=1, size=(80, 15))  # one side is enough
+    with pytest.raises(ConfigError, match="is 80×15 px"):
+        load_images(f"folder:{tmp_path / 'wide'}", image_size=32)
+    with pytest.warns(UserWarning, match="upscaled to 64 px"):
+        assert len(load_images(f"folder:{tmp_path / 'pics'}", min_scale=None)) == 3  # any size, when asked
+
+
+def test_pictures_under_the_model_size_are_upscaled_with_a_warning(tmp_path):
+    import warnings
+
+    write_pictures(tmp_path / "pics", n=2, size=(64, 64))
+    write_pictures(tmp_path / "pics" / "small", n=1, size=(40, 32))  # exactly half: upscaled, not refused
+    with pytest.warns(UserWarning) as said:
+        data = load_images(f"folder:{tmp_path / 'pics'}")
+    assert [str(w.message) for w in said] == [
+        f"1 of the 3 pictures in {tmp_path / 'pics'} are under 64 px a side (the smallest, small/pic0.png, is "
+        "40×32 px); they are upscaled to 64 px."]
+    assert data[2][0].shape == (3, 64, 64)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # pictures of the model's size or larger: not a word
+        load_images(f"folder:{tmp_path / 'pics'}", image_size=32)
 
 
 def test_16_bit_palette_and_alpha_pictures_keep_their_contrast(tmp_path):

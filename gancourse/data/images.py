@@ -17,6 +17,8 @@ that says the three ways to get the data. Explained in 06_dcgan.
 from __future__ import annotations
 
 import hashlib
+import math
+import warnings
 from pathlib import Path
 
 import torch
@@ -47,6 +49,9 @@ _FASHION_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
                     "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]  # fmt: skip
 # Above this many bytes as float32 a dataset is streamed through a DataLoader instead of resident.
 RESIDENT_LIMIT_BYTES = 2 * 1024**3
+# A folder's pictures are resized so that their shorter side is the model's; below half of it, most of what
+# the model would learn is the interpolation between a few pixels, not the pictures.
+MIN_SCALE = 0.5
 
 
 class ImageFolderError(UserError, ValueError):
@@ -135,7 +140,7 @@ class ImageFiles(Dataset):
 
 def load_images(name: str = "fashion-mnist", root=None, split: str = "train",
                 image_size: int | None = None, download: bool | None = None,
-                channels: int | None = None):  # fmt: skip
+                channels: int | None = None, *, min_scale: float | None = MIN_SCALE):  # fmt: skip
     """The dataset ``name`` with images in [-1, 1], channels first.
 
     ``root``: the folder to read from (and to download into); no other place is then searched.
@@ -143,11 +148,13 @@ def load_images(name: str = "fashion-mnist", root=None, split: str = "train",
     default the native size (28 for the MNISTs, 32 for CIFAR-10 and digits, 64 for CelebA and folders). ``download``:
     ``None`` downloads only when no local copy exists, ``False`` never downloads, ``True`` also
     downloads when nothing is found locally (it never replaces a local copy). ``channels``: 1 or 3 to
-    convert (a folder of pictures otherwise trains in colour when any picture is in colour).
+    convert (a folder of pictures otherwise trains in colour when any picture is in colour). ``min_scale``: a
+    folder whose smallest picture is under ``min_scale`` × ``image_size`` on a side is refused, and one under
+    ``image_size`` is upscaled with a warning; None accepts any size.
     """
     key = name.strip()
     if key.lower().startswith("folder:"):
-        return _load_folder(Path(key[len("folder:") :]).expanduser(), image_size or 64, channels)
+        return _load_folder(Path(key[len("folder:") :]).expanduser(), image_size or 64, channels, min_scale)
     key = key.lower().replace("_", "-")
     key = {"fashionmnist": "fashion-mnist", "cifar-10": "cifar10"}.get(key, key)
     if split not in ("train", "test", "valid") or (split == "valid" and key != "celeba"):
@@ -348,8 +355,11 @@ def as_mode(picture, channels: int):
     return picture.convert("L" if channels == 1 else "RGB")
 
 
-def _load_folder(folder: Path, image_size: int, channels: int | None = None) -> ImageFiles:
-    """Every picture under ``folder``; colour (3 channels) if any picture is in colour, unless ``channels``."""
+def _load_folder(folder: Path, image_size: int, channels: int | None = None,
+                 min_scale: float | None = MIN_SCALE) -> ImageFiles:
+    """Every picture under ``folder``; colour (3 channels) if any picture is in colour, unless ``channels``.
+
+    Pictures are refused or upscaled with a warning by :func:`check_picture_sizes`."""
     if not folder.is_dir():
         raise ImageFolderError(f"the image folder {folder} does not exist.")
     files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
@@ -359,13 +369,15 @@ def _load_folder(folder: Path, image_size: int, channels: int | None = None) -> 
         )
     from PIL import Image, UnidentifiedImageError
 
-    grey = 0
+    grey, sizes = 0, {}
     for path in files:  # the header only: cheap, and a file that cannot be read is named now, not mid-training
         try:
             with Image.open(path) as picture:
                 grey += is_grey(picture)
+                sizes[path] = picture.size  # (width, height)
         except (UnidentifiedImageError, OSError) as err:
             raise ImageFolderError(f"cannot read the image {path}: {err}; remove it or replace it.") from err
+    check_picture_sizes(folder, sizes, image_size, min_scale)
     if channels is None:
         channels = 1 if grey == len(files) else 3
         if 0 < grey < len(files):
@@ -374,6 +386,26 @@ def _load_folder(folder: Path, image_size: int, channels: int | None = None) -> 
     if channels not in (1, 3):
         raise ConfigError(f"channels (--channels) must be 1 (grey) or 3 (colour), got {channels}.")
     return ImageFiles(files, f"folder:{folder}", image_size, channels)
+
+
+def check_picture_sizes(folder: Path, sizes: dict[Path, tuple[int, int]], image_size: int,
+                        min_scale: float | None = MIN_SCALE) -> None:
+    """Refuse ``folder`` when a picture's shorter side is under ``min_scale`` × ``image_size``; warn, in one
+    line, when some are under ``image_size`` (they are upscaled). ``sizes``: (width, height) of each picture."""
+    small = {path: size for path, size in sizes.items() if min(size) < image_size}
+    if not small:
+        return
+    path, (width, height) = min(small.items(), key=lambda item: min(item[1]))
+    side, name = min(width, height), path.relative_to(folder)
+    if min_scale is not None and side < min_scale * image_size:
+        need = math.ceil(min_scale * image_size)
+        raise ConfigError(
+            f"the smallest picture in {folder} is {width}×{height} px ({name}); the model takes {image_size} px "
+            f"a side, and a picture under {need} px upscaled that far would be mostly interpolation. Use pictures of "
+            f"at least {need} px a side, or pass a smaller --image-size (at most {int(side / min_scale)})."
+        )
+    warnings.warn(f"{len(small)} of the {len(sizes)} pictures in {folder} are under {image_size} px a side (the "
+                  f"smallest, {name}, is {width}×{height} px); they are upscaled to {image_size} px.", stacklevel=4)
 
 
 def with_channels(data, channels: int | None):

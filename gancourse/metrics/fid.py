@@ -88,7 +88,8 @@ def open_source(spec: str, image_size: int | None = None):
         G, ckpt = load_generator(path)
         return G, None, f"{spec} (generator at step {ckpt['step']})"
     if path.is_dir():
-        return load_images(f"folder:{path}", image_size=image_size), None, f"pictures in {path}"
+        # no model takes these pictures: Inception resizes them all to 299 px, so no size is too small
+        return load_images(f"folder:{path}", image_size=image_size, min_scale=None), None, f"pictures in {path}"
     name, _, split = spec.partition(":")
     if "/" in name or name.startswith("."):  # a path, and nothing is there
         raise ConfigError(f"{spec} does not exist; give a checkpoint, a run folder, a folder of pictures or a "
