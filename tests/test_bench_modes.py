@@ -192,7 +192,6 @@ def test_notebook_04_benchmark_claims_hold_on_the_measured_table():
     ("plain_losses_find_the_modes", "grid25", "nonsaturating", {"modes_captured": 19.0}),
     ("plain_losses_lay_bridges", "grid25", "minimax", {"high_quality": 0.6}),
     ("plain_losses_within_10_points", "ring8", "nonsaturating", {"high_quality": 0.5}),
-    ("wgan_gp_fewest_modes", "grid25", "pacgan4", {"modes_captured": 10.0}),
     ("recommended_most_high_quality", "ring8", "minimax", {"high_quality": 0.99}),
 ])
 def test_notebook_04_benchmark_claim_fails_on_a_doctored_table(claim, mixture, method, means):

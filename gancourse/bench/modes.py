@@ -236,8 +236,8 @@ def benchmark_claims(table: dict, recommended: str = "r1-mixture") -> dict[str, 
 
     ``table`` is :func:`measured_records` of that setting: the plain losses capture at least 7 ring
     and 20 grid modes but have under half of their grid samples of high quality; they are within 10 points
-    of high quality of each other on both mixtures; WGAN-GP has the fewest modes and ``recommended``
-    the most high-quality samples on both.
+    of high quality of each other on both mixtures; ``recommended`` has the most high-quality samples on
+    both. WGAN-GP and PacGAN4 run far from their papers' settings there, so 04 ranks neither.
     """
     plain, mixtures = ("minimax", "nonsaturating"), ("ring8", "grid25")
 
@@ -251,8 +251,6 @@ def benchmark_claims(table: dict, recommended: str = "r1-mixture") -> dict[str, 
         "plain_losses_within_10_points": all(
             abs(_mean(table, mix, "minimax", "high_quality") - _mean(table, mix, "nonsaturating", "high_quality"))
             < 0.1 for mix in mixtures),
-        "wgan_gp_fewest_modes": all(min(on(mix), key=lambda m: _mean(table, mix, m, "modes_captured")) == "wgan-gp"
-                                    for mix in mixtures),
         "recommended_most_high_quality": all(
             max(on(mix), key=lambda m: _mean(table, mix, m, "high_quality")) == recommended for mix in mixtures),
     }
