@@ -5,8 +5,9 @@ discriminator D* = p_data / (p_data + p_g), the value function V(D, G) and the K
 Jensen-Shannon divergences by the trapezoid rule, so a notebook can verify
 V(D*, G) = 2 JS(p_data, p_g) - log 4 to many digits. It also holds the parallel-lines pair
 (JS = log 2 for every theta != 0, W1 = |theta|) with JS computed numerically between blurred lines, the
-lower bound on JS that any discriminator's value certifies, a sample estimate of W1, and the derivative
-of the two generator losses with respect to the discriminator's logit.
+lower bound on JS that any discriminator's value certifies, a sample estimate of W1, the derivative
+of the two generator losses with respect to the discriminator's logit, and which divergence each of
+those losses follows against D* (:func:`frozen_d_gradients`).
 Explained in 01_first_gan, 02_optimal_discriminator and 03_js_vs_wasserstein.
 """
 
@@ -93,6 +94,36 @@ def js_divergence(p, q, x) -> float:
     p, q = _as_numpy(p), _as_numpy(q)
     m = 0.5 * (p + q)
     return 0.5 * kl_divergence(p, m, x) + 0.5 * kl_divergence(q, m, x)
+
+
+def frozen_d_gradients(p_data, p_g_of, theta: float, x, h: float = 1e-4) -> dict[str, float]:
+    """The generator's gradient in θ against D* frozen at θ, for each loss, beside two divergences' gradients.
+
+    ``p_g_of(θ)`` gives the generator's density on the grid ``x``; D* = p_data / (p_data + p_g(θ)) is
+    computed once and held fixed, as a discriminator is during a generator step. Central differences
+    of step ``h`` give:
+
+    - ``"minimax"``: d/dθ' E_{p_g(θ')} log(1 - D*);
+    - ``"nonsaturating"``: d/dθ' -E_{p_g(θ')} log D*;
+    - ``"2 JS"``: d/dθ' 2 JS(p_data, p_g(θ'));
+    - ``"KL - 2 JS"``: d/dθ' [KL(p_g(θ') || p_data) - 2 JS(p_data, p_g(θ'))].
+
+    The first equals the third (Goodfellow et al. 2014: at D* the minimax generator follows JS); the
+    second equals the fourth, not the third (Arjovsky & Bottou 2017, Theorem 2.5).
+    """
+    p_data, p_g = _as_numpy(p_data), _as_numpy(p_g_of(theta))
+    log_d = np.log(p_data) - np.log(p_data + p_g)
+    log_not_d = np.log(p_g) - np.log(p_data + p_g)
+
+    def derivative(f):
+        return (f(_as_numpy(p_g_of(theta + h))) - f(_as_numpy(p_g_of(theta - h)))) / (2 * h)
+
+    return {
+        "minimax": derivative(lambda q: _integrate(q * log_not_d, x)),
+        "nonsaturating": derivative(lambda q: -_integrate(q * log_d, x)),
+        "2 JS": derivative(lambda q: 2 * js_divergence(p_data, q, x)),
+        "KL - 2 JS": derivative(lambda q: kl_divergence(q, p_data, x) - 2 * js_divergence(p_data, q, x)),
+    }
 
 
 def mass_interval(p, x, mass: float = 0.99) -> tuple[float, float]:

@@ -247,3 +247,36 @@ def test_notebook_02_shape_check_fails_on_the_flipped_ratio():
 
     assert shape_holds(theory.optimal_discriminator(p_data, p_g))
     assert not shape_holds(theory.optimal_discriminator(p_g, p_data))  # p_g / (p_data + p_g)
+
+
+@pytest.mark.parametrize("parameter, theta", [("mean", 0.5), ("mean", -2.0), ("std", 0.7)])
+def test_against_a_frozen_d_star_minimax_follows_js_and_nonsaturating_follows_kl_minus_2js(parameter, theta):
+    x = np.linspace(-12, 12, 4801)
+    p_data = theory.density_on_grid(GaussianMixture([[-1.5], [1.5]], std=0.6), x)
+
+    def p_g_of(t):
+        return theory.density_on_grid(Gaussian(t, 1.2) if parameter == "mean" else Gaussian(0.5, t), x)
+
+    g = theory.frozen_d_gradients(p_data, p_g_of, theta, x)
+    assert g["minimax"] == pytest.approx(g["2 JS"], abs=1e-4)
+    assert g["nonsaturating"] == pytest.approx(g["KL - 2 JS"], abs=1e-4)
+    # the wrong pairings, as 02 asserts them: each loss is told apart from the other's divergence
+    assert abs(g["nonsaturating"] - g["2 JS"]) > 0.05
+    assert abs(g["minimax"] - g["KL - 2 JS"]) > 0.05
+
+
+def test_frozen_d_gradients_holds_d_star_fixed():
+    # letting D* move with θ would change the non-saturating loss's gradient: the frozen one differs from it
+    x = np.linspace(-12, 12, 4801)
+    p_data = theory.density_on_grid(GaussianMixture([[-1.5], [1.5]], std=0.6), x)
+
+    def p_g_of(t):
+        return theory.density_on_grid(Gaussian(t, 1.2), x)
+
+    def moving(t):
+        p_g = p_g_of(t)
+        return -np.trapezoid(p_g * (np.log(p_data) - np.log(p_data + p_g)), x)
+
+    h = 1e-4
+    moving_grad = (moving(3.0 + h) - moving(3.0 - h)) / (2 * h)
+    assert abs(theory.frozen_d_gradients(p_data, p_g_of, 3.0, x)["nonsaturating"] - moving_grad) > 0.1
