@@ -333,3 +333,18 @@ def test_notebook_09_batch_norm_checks_fail_on_what_they_rule_out():
     assert not worse_than(dcgan, dcgan_no_bn)
     assert not beats_noise(wgan_gp, noise) and not beats_noise(wgan_gp_no_bn, noise)
     assert beats_noise(dcgan, noise)
+
+
+def test_at_theta_zero_the_penalised_critic_keeps_slope_one_and_without_the_penalty_it_does_not():
+    # 03: at θ = 0 the critic is not flat; the two-sided penalty holds its slope at 1 where nothing is to measure
+    from gancourse.data import ParallelLines
+    from gancourse.experiments import parallel_lines_experiment
+    from gancourse.metrics.probes import input_gradient_norms
+
+    x = ParallelLines(0.0).sample(500, generator=torch.Generator().manual_seed(3))
+    for seed in (0, 1):
+        penalised = parallel_lines_experiment(0.0, steps=300, seed=seed)
+        assert abs(input_gradient_norms(penalised.critic, x).mean() - 1) < 0.05
+        assert abs(penalised.w_estimate) < 0.05 and abs(penalised.grad_critic) > 0.1
+        free = parallel_lines_experiment(0.0, steps=300, seed=seed, gp_weight=0.0)  # the wrong variant
+        assert not abs(input_gradient_norms(free.critic, x).mean() - 1) < 0.05
