@@ -280,3 +280,22 @@ def test_frozen_d_gradients_holds_d_star_fixed():
     h = 1e-4
     moving_grad = (moving(3.0 + h) - moving(3.0 - h)) / (2 * h)
     assert abs(theory.frozen_d_gradients(p_data, p_g_of, 3.0, x)["nonsaturating"] - moving_grad) > 0.1
+
+
+def test_01_coverage_check_fails_on_a_point_mass_and_on_a_streak():
+    # 01 asks W1(generated, real) < 2 × W1(real, real); a streak passed the old test (half the start's 1.65)
+    from gancourse.data import make_toy
+
+    data = make_toy("gaussian2d")
+    x_real = data.sample(500, generator=torch.Generator().manual_seed(2))
+    floor = theory.sample_w1(data.sample(500, generator=torch.Generator().manual_seed(4)), x_real)
+    x = data.sample(500, generator=torch.Generator().manual_seed(5))
+    centred = x - x.mean(0)
+    axis = torch.linalg.svd(centred, full_matrices=False).Vh[:1]
+    collapsed = {"point mass at the mean": x.mean(0).expand(500, 2),
+                 "streak along the widest axis": x.mean(0) + centred @ axis.T @ axis}
+    for name, fake in collapsed.items():
+        w1 = theory.sample_w1(fake, x_real)
+        assert not w1 < 2 * floor, name
+    assert theory.sample_w1(collapsed["streak along the widest axis"], x_real) < 0.5 * 1.65  # the old check passed it
+    assert theory.sample_w1(x, x_real) < 2 * floor  # a sample of the data passes
