@@ -22,6 +22,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from gancourse.config import fast_mode
+
 LOG_ENV = "GANCOURSE_WORK_LOG"
 NOTEBOOK_ENV = "GANCOURSE_NOTEBOOK"
 SUITE_SECONDS = 720  # `make test` on a fresh clone, two idle cores
@@ -44,7 +46,7 @@ BUDGET = {
     "02_optimal_discriminator.ipynb": Share(seconds=35, updates=1000, work=2.2e+09),
     "03_js_vs_wasserstein.ipynb": Share(seconds=35, updates=1300, work=1.5e+09),
     "04_mode_collapse.ipynb": Share(seconds=130, updates=17600, work=3.04e+11),
-    "05_wgan.ipynb": Share(seconds=75, updates=4600, work=5.7e+10),
+    "05_wgan.ipynb": Share(seconds=90, updates=5700, work=6.6e+10),
     "06_dcgan.ipynb": Share(seconds=105, updates=3300, work=3.7e+10),
     "07_wgan_gp.ipynb": Share(seconds=165, updates=5300, work=5.9e+10),
     "08_evaluation.ipynb": Share(seconds=45, updates=1100, work=1.24e+10),
@@ -98,5 +100,10 @@ def over_budget(notebook: str, done: dict) -> str | None:
 
 
 def check(notebook: str) -> str | None:
-    """:func:`over_budget` for what the log named by ``GANCOURSE_WORK_LOG`` holds for ``notebook``."""
+    """:func:`over_budget` for what the log named by ``GANCOURSE_WORK_LOG`` holds for ``notebook``.
+
+    Only in fast mode: the caps are fast mode's, and a full-mode run under the test suite is not capped.
+    """
+    if not fast_mode():
+        return None
     return over_budget(notebook, totals(os.environ[LOG_ENV], notebook))

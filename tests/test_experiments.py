@@ -348,3 +348,15 @@ def test_at_theta_zero_the_penalised_critic_keeps_slope_one_and_without_the_pena
         assert abs(penalised.w_estimate) < 0.05 and abs(penalised.grad_critic) > 0.1
         free = parallel_lines_experiment(0.0, steps=300, seed=seed, gp_weight=0.0)  # the wrong variant
         assert not abs(input_gradient_norms(free.critic, x).mean() - 1) < 0.05
+
+
+def test_05_kantorovich_rubinstein_check_passes_at_lambda_10_and_fails_when_the_penalty_is_too_weak():
+    # 05 asserts |estimate - W1| < 15 % of W1 for the λ = 10 critic trained 1,000 steps on the fixed blob
+    from gancourse.data.toy import Gaussian
+
+    fits = fit_critics(make_toy("ring8"), Gaussian([0.0, 0.0], 0.3), clip_values=(), gp_weights=(10.0, 0.1),
+                       steps=1000)
+    first = fits["penalty", 10.0]
+    w1 = theory.sample_w1(first.x_real, first.x_fake)
+    assert abs(fits["penalty", 10.0].estimate - w1) < 0.15 * w1
+    assert not abs(fits["penalty", 0.1].estimate - w1) < 0.15 * w1  # the wrong variant: λ = 0.1 overshoots

@@ -87,6 +87,7 @@ NOTEBOOK = {
 def test_nbval_fails_the_last_cell_of_a_notebook_past_its_cap(pytester, monkeypatch):
     monkeypatch.delenv(worklog.LOG_ENV)  # the inner run keeps its own log, apart from this one's
     monkeypatch.delenv(worklog.NOTEBOOK_ENV, raising=False)
+    monkeypatch.setenv("GANCOURSE_FAST", "1")  # the caps are fast mode's
     pytester.makeconftest((ROOT / "conftest.py").read_text())
     over, at = worklog.BUDGET["04_mode_collapse.ipynb"].updates + 1, worklog.BUDGET["01_first_gan.ipynb"].updates
     for notebook, updates in (("04_mode_collapse.ipynb", over), ("01_first_gan.ipynb", at)):
@@ -95,3 +96,14 @@ def test_nbval_fails_the_last_cell_of_a_notebook_past_its_cap(pytester, monkeypa
     result.assert_outcomes(passed=5, failed=1)  # 01 at its cap passes; 04 one update past it fails its last cell
     result.stdout.fnmatch_lines([f"04_mode_collapse.ipynb's fast mode trained {over} updates (cap {over - 1})*",
                                  "FAILED 04_mode_collapse.ipynb::Cell 2*"])
+
+
+def test_a_full_mode_run_is_not_held_to_fast_modes_cap(tmp_path, monkeypatch):
+    log = tmp_path / "work.jsonl"
+    share = worklog.BUDGET["01_first_gan.ipynb"]
+    log.write_text(json.dumps({"notebook": "01_first_gan.ipynb", "updates": share.updates + 1, "work": 0.0}) + "\n")
+    monkeypatch.setenv(worklog.LOG_ENV, str(log))
+    monkeypatch.setenv("GANCOURSE_FAST", "1")
+    assert worklog.check("01_first_gan.ipynb")  # fast mode: over its cap
+    monkeypatch.setenv("GANCOURSE_FAST", "0")
+    assert worklog.check("01_first_gan.ipynb") is None
