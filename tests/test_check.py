@@ -362,3 +362,16 @@ def test_the_reference_is_what_the_conditional_generator_feeds_its_first_layer()
     G.net[0].register_forward_hook(lambda m, inputs, out: seen.update(x=inputs[0]))
     G(z, y)
     torch.testing.assert_close(seen["x"][:, :, 0, 0], ch09._conditioned_input(z, y, 10))
+
+
+def test_predicted_fd_check_passes_the_closed_form_and_fails_a_blank_and_the_usual_slips(capsys):
+    assert check.predicted_fd(lambda d, sigma: d * (1 - sigma) ** 2) == 5
+    assert "from 100 samples" in capsys.readouterr().out
+    wrong = {"blank": _placeholder, "zero": lambda d, sigma: 0.0,
+             "no square root of the product": lambda d, sigma: d * (1 - sigma ** 2) ** 2,
+             "the trace of I taken as 1": lambda d, sigma: (1 - sigma) ** 2,
+             "the variances' difference": lambda d, sigma: d * abs(1 - sigma ** 2),
+             "the standard deviations' difference": lambda d, sigma: d * abs(1 - sigma)}
+    for name, answer in wrong.items():
+        with pytest.raises(ExerciseError):
+            check.predicted_fd(answer)

@@ -27,7 +27,7 @@ from gancourse.check.ch04_mode_collapse import high_quality_share, modes_capture
 from gancourse.check.ch05_wgan import clip_weights, clipped_lipschitz_bound, wasserstein_critic_loss
 from gancourse.check.ch06_dcgan import conv_output_side, conv_transpose_output_side, slerp
 from gancourse.check.ch07_wgan_gp import gradient_penalty, interpolates
-from gancourse.check.ch08_evaluation import frechet_distance, inception_score, kl_to_uniform
+from gancourse.check.ch08_evaluation import frechet_distance, inception_score, kl_to_uniform, predicted_fd
 from gancourse.check.ch09_conditional_and_beyond import conditioned_input, hinge_d_loss
 
 __all__ = [
@@ -35,5 +35,5 @@ __all__ = [
     "js_divergence", "js_lower_bound", "sample_w1", "high_quality_share", "modes_captured",
     "wasserstein_critic_loss", "clip_weights", "clipped_lipschitz_bound", "conv_output_side",
     "conv_transpose_output_side", "slerp", "interpolates", "gradient_penalty", "frechet_distance",
-    "inception_score", "kl_to_uniform", "hinge_d_loss", "conditioned_input",
+    "inception_score", "kl_to_uniform", "predicted_fd", "hinge_d_loss", "conditioned_input",
 ]

@@ -70,3 +70,33 @@ def kl_to_uniform(answer: Callable) -> int:
                         "in nats (natural log). The other direction, KL(uniform ‖ q), is infinite for a missing class.",
                    show=lambda case: f"{len(case[0])} labels over {case[1]} classes, histogram "
                                      f"{np.bincount(case[0], minlength=case[1]).tolist()}")
+
+
+def _measured_fd(d: int, sigma: float, n: int, seed: int = 0) -> float:
+    """The Fréchet distance between n samples of N(0, I_d) and n of N(0, σ² I_d), from their statistics."""
+    from gancourse.metrics import frechet
+
+    rng = np.random.default_rng(seed)
+    a, b = rng.normal(size=(n, d)), sigma * rng.normal(size=(n, d))
+    return frechet.frechet_distance(frechet.statistics(a), frechet.statistics(b))
+
+
+def predicted_fd(answer: Callable) -> int:
+    """08: a prediction of the Fréchet distance between N(0, I_d) and N(0, σ² I_d), held to a measurement.
+
+    The answer is compared with the distance measured from 10,000 samples of each (within 3 % and 0.05,
+    what the estimator's bias leaves at that size); the line after it shows the same distance from
+    100 samples, the bias of the section on sample size.
+    """
+    cases = [(2, 0.5), (8, 2.0), (16, 1.0), (4, 3.0), (12, 0.2)]
+    measured = {case: _measured_fd(*case, n=10_000) for case in cases}
+    n = compare("predicted_fd", answer, lambda d, sigma: measured[(d, sigma)], cases, rtol=0.03, atol=0.05,
+                hint="both covariances are multiples of the identity, so they commute and the square root of "
+                     "their product is a multiple of the identity too; work out that multiple, then take the "
+                     "trace of each term (the trace of I_d is d). Check your formula at σ = 1 and at d = 1.",
+                show=lambda case: f"d = {case[0]}, σ = {case[1]:g} (measured from 10,000 samples of each: "
+                                  f"{measured[case]:.3f})")
+    d, sigma = 16, 1.0
+    print(f"the same pair measured from 100 samples of each, d = {d}, σ = {sigma:g}: "
+          f"{_measured_fd(d, sigma, n=100):.2f}, where the distance is 0")
+    return n
