@@ -375,3 +375,25 @@ def test_predicted_fd_check_passes_the_closed_form_and_fails_a_blank_and_the_usu
     for name, answer in wrong.items():
         with pytest.raises(ExerciseError):
             check.predicted_fd(answer)
+            pytest.fail(f"passed: {name}")
+
+
+def _one_per_mode_and_the_rest_on_one(centres, std):
+    return torch.cat([centres, centres[:1].repeat(2500 - len(centres), 1)])
+
+
+def test_blind_spot_check_passes_a_construction_and_fails_a_blank_the_data_and_a_collapse(capsys):
+    assert check.blind_spot(_one_per_mode_and_the_rest_on_one) == 2
+    assert "reverse KL" in capsys.readouterr().out
+    g = torch.Generator().manual_seed(0)
+    wrong = {"blank": _placeholder,
+             "samples of the data": lambda centres, std: centres[torch.randint(len(centres), (2500,), generator=g)]
+             + std * torch.randn(2500, 2, generator=g),
+             "all on one mode": lambda centres, std: centres[:1].repeat(2500, 1),
+             "every mode but one": lambda centres, std: _one_per_mode_and_the_rest_on_one(centres[1:], std),
+             "not 2,500": lambda centres, std: _one_per_mode_and_the_rest_on_one(centres, std)[:100],
+             "forgot to return": lambda centres, std: None}
+    for name, answer in wrong.items():
+        with pytest.raises(ExerciseError):
+            check.blind_spot(answer)
+            pytest.fail(f"passed: {name}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import torch
@@ -50,3 +51,36 @@ def modes_captured(answer: Callable) -> int:
                         f"that sample's nearest mode; being some sample's nearest mode is not enough (samples "
                         f"far from every mode still have a nearest one).",
                    show=lambda case: case[3])
+
+
+def blind_spot(answer: Callable) -> int:
+    """04: 2,500 samples that every mode counts as captured (m = 1) and whose reverse KL is still above 2.
+
+    Built by the student for a mixture's ``centres`` and ``std``; held on grid25 and on a 7 × 7 grid.
+    Construction, not comparison: any samples with both properties pass.
+    """
+    from gancourse.check._compare import ExerciseError, _run
+    from gancourse.data import grid25
+    from gancourse.data.toy import make_mixture
+    from gancourse.metrics.modes import mode_coverage
+
+    mixtures = {"grid25": grid25(), "a 7 × 7 grid 1.5 apart, std 0.05": make_mixture("grid:49:1.5:0.05")}
+    hint = ("a mode counts as captured when a single high-quality sample has it as its nearest mode; the "
+            "reverse KL looks at where all 2,500 samples go. What is the largest reverse KL that still leaves "
+            "every mode one sample?")
+    for name, mixture in mixtures.items():
+        samples = _run(answer, mixture.centres.clone(), mixture.std)
+        if samples is None:
+            raise ExerciseError("blind_spot: your function returned None; did you forget `return`?")
+        samples = torch.as_tensor(samples, dtype=torch.float32)
+        if samples.shape != (2500, 2):
+            raise ExerciseError(f"blind_spot: on {name} expected 2,500 points in the plane, shape (2500, 2); "
+                                f"got {tuple(samples.shape)}.")
+        r = mode_coverage(samples, mixture.centres, mixture.std)
+        if not (r.modes_captured == len(mixture.centres) and r.reverse_kl > 2):
+            raise ExerciseError(f"blind_spot: on {name} your samples capture {r.modes_captured} of "
+                                f"{len(mixture.centres)} modes with reverse KL {r.reverse_kl:.2f}; the task asks "
+                                f"for all of them and a reverse KL above 2.\nHint: {hint}")
+        print(f"blind_spot: on {name}, {r.modes_captured}/{len(mixture.centres)} modes captured, "
+              f"reverse KL {r.reverse_kl:.2f} (one mode alone: {math.log(len(mixture.centres)):.2f}).")
+    return len(mixtures)
