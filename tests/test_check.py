@@ -397,3 +397,20 @@ def test_blind_spot_check_passes_a_construction_and_fails_a_blank_the_data_and_a
         with pytest.raises(ExerciseError):
             check.blind_spot(answer)
             pytest.fail(f"passed: {name}")
+
+
+def _safe_clip(D, root=True, sqrt=True):
+    shapes = [layer.weight.numel() for layer in D.modules() if isinstance(layer, torch.nn.Linear)]
+    product = math.prod(n ** 0.5 if sqrt else n for n in shapes)
+    return product ** (-1 / len(shapes)) if root else 1 / product
+
+
+def test_largest_safe_clip_check_passes_the_root_and_fails_a_blank_and_the_usual_slips(capsys):
+    assert check.largest_safe_clip(_safe_clip) == 3
+    assert "guarantees a slope of at most 1.000" in capsys.readouterr().out
+    wrong = {"blank": _placeholder, "no root": lambda D: _safe_clip(D, root=False),
+             "m·n without the square root": lambda D: _safe_clip(D, sqrt=False), "the recipe's c": lambda D: 0.01}
+    for name, answer in wrong.items():
+        with pytest.raises(ExerciseError):
+            check.largest_safe_clip(answer)
+            pytest.fail(f"passed: {name}")

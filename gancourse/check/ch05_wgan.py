@@ -58,3 +58,26 @@ def clipped_lipschitz_bound(answer: Callable) -> int:
 
 def _linear_shapes(D) -> list[tuple[int, int]]:
     return [tuple(layer.weight.shape) for layer in D.modules() if isinstance(layer, torch.nn.Linear)]
+
+
+def largest_safe_clip(answer: Callable) -> int:
+    """05: the largest clip value c for which the clipping bound guarantees a slope of at most 1."""
+    from gancourse.metrics import probes
+
+    def reference(D):
+        layers = len(_linear_shapes(D))
+        return probes.clipped_lipschitz_bound(D, 1.0) ** (-1 / layers)  # the bound is c^L times its value at 1
+
+    cases = [(_toy_critic(0, hidden=128, depth=3),), (_toy_critic(1, hidden=16, depth=2),),
+             (_toy_critic(2, hidden=64, depth=4),)]
+    n = compare("largest_safe_clip", answer, reference, cases, rtol=1e-6,
+                hint="write the bound of the section on gradient norms as a function of c: one factor per "
+                     "torch.nn.Linear, each proportional to c. Set it equal to 1 and solve for c; at your c the "
+                     "package's clipped_lipschitz_bound should read exactly 1.",
+                show=lambda case: f"an MLP critic with Linear layers {_linear_shapes(case[0])}")
+    D = cases[0][0]
+    c = float(answer(D))
+    at_c, at_twice = probes.clipped_lipschitz_bound(D, c), probes.clipped_lipschitz_bound(D, 2 * c)
+    print(f"for the critic with layers {_linear_shapes(D)}: c = {c:.4f} guarantees a slope of at most "
+          f"{at_c:.3f}; c = {2 * c:.4f} only {at_twice:.3g}")
+    return n
