@@ -414,3 +414,16 @@ def test_largest_safe_clip_check_passes_the_root_and_fails_a_blank_and_the_usual
         with pytest.raises(ExerciseError):
             check.largest_safe_clip(answer)
             pytest.fail(f"passed: {name}")
+
+
+def test_doubling_layers_check_passes_two_doubling_triples_and_fails_the_usual_slips(capsys):
+    assert check.doubling_layers(lambda: [(4, 2, 1), (2, 2, 0)]) == 2
+    assert "4 → 8 → 16 → 32" in capsys.readouterr().out
+    wrong = {"blank": _placeholder, "one triple twice": lambda: [(4, 2, 1), (4, 2, 1)],
+             "kernel 3": lambda: [(4, 2, 1), (3, 2, 1)], "no padding": lambda: [(4, 2, 0), (2, 2, 0)],
+             "stride 1": lambda: [(4, 2, 1), (3, 1, 1)], "not triples": lambda: [4, 2, 1],
+             "forgot to return": lambda: None}
+    for name, answer in wrong.items():
+        with pytest.raises(ExerciseError):
+            check.doubling_layers(answer)
+            pytest.fail(f"passed: {name}")

@@ -53,3 +53,45 @@ def slerp(answer: Callable) -> int:
                         "sin((1 − t)ω)/sin ω and sin(tω)/sin ω. The straight line (1 − t) z0 + t z1 is lerp: "
                         "its midpoint is shorter than both ends.",
                    show=lambda case: f"z0, z1 in {case[0].numel()} dimensions and t = {case[2]}")
+
+
+def doubling_layers(answer: Callable) -> int:
+    """06: two different (kernel, stride, padding) triples, each a transposed convolution that doubles every side.
+
+    Construction, not comparison: the check builds each as a ``torch.nn.ConvTranspose2d`` and runs it on
+    sides 1 to 16, then chains three of the first from 4 to 32, a 32-px generator's upsampling.
+    """
+    from gancourse.check._compare import ExerciseError, _run
+
+    hint = ("write the output side of a transposed convolution for an input side i (exercise 2) and ask that it "
+            "equal 2i for every i: the coefficient of i gives one condition, the constant term another.")
+    triples = _run(answer)
+    if triples is None:
+        raise ExerciseError("doubling_layers: your function returned None; did you forget `return`?")
+    try:
+        triples = [tuple(int(v) for v in t) for t in triples]
+    except (TypeError, ValueError):
+        raise ExerciseError("doubling_layers: return a list of (kernel, stride, padding) integer triples.") from None
+    if any(len(t) != 3 for t in triples) or len(set(triples)) < 2:
+        raise ExerciseError(f"doubling_layers: expected at least two different (kernel, stride, padding) triples, "
+                            f"got {triples}.\nHint: {hint}")
+    for kernel, stride, padding in triples:
+        try:
+            layer = torch.nn.ConvTranspose2d(1, 1, kernel, stride, padding)
+            wrong = [(i, layer(torch.zeros(1, 1, i, i)).shape[-1]) for i in range(1, 17)]
+        except RuntimeError as err:
+            raise ExerciseError(f"doubling_layers: torch cannot build or run kernel {kernel}, stride {stride}, "
+                                f"padding {padding} ({str(err).splitlines()[0]}).\nHint: {hint}") from None
+        wrong = [(i, out) for i, out in wrong if out != 2 * i]
+        if wrong:
+            i, out = wrong[0]
+            raise ExerciseError(f"doubling_layers: kernel {kernel}, stride {stride}, padding {padding} takes side "
+                                f"{i} to {out}, not {2 * i}.\nHint: {hint}")
+    layer = torch.nn.ConvTranspose2d(1, 1, *triples[0])
+    h, chain = torch.zeros(1, 1, 4, 4), [4]
+    for _ in range(3):
+        h = layer(h)
+        chain.append(h.shape[-1])
+    print(f"doubling_layers: all {len(triples)} double every side from 1 to 16; three of "
+          f"{triples[0]} take {' → '.join(map(str, chain))}.")
+    return len(triples)
