@@ -170,6 +170,7 @@ def test_a_one_process_command_under_torchrun_says_so_once(cli, tmp_path, monkey
     assert not (tmp_path / "run").exists()
 
 
+@pytest.mark.filterwarnings("ignore:Unable to enable fault handler")  # record's, on pytest's captured stderr
 def test_under_torchrun_the_command_ends_before_the_interpreters_teardown(monkeypatch, capsys):
     import gancourse.cli as cli
 
@@ -179,7 +180,7 @@ def test_under_torchrun_the_command_ends_before_the_interpreters_teardown(monkey
         ended.append(status)
         raise InterruptedError
 
-    monkeypatch.setattr(cli, "main", lambda: print("wrote run/checkpoint.pt") or 3)
+    monkeypatch.setattr(cli, "_main", lambda argv=None: (print("wrote run/checkpoint.pt") or 3, None))
     monkeypatch.setattr(cli.os, "_exit", os_exit)
     monkeypatch.setenv("WORLD_SIZE", "2")
     with pytest.raises(InterruptedError):
@@ -189,6 +190,34 @@ def test_under_torchrun_the_command_ends_before_the_interpreters_teardown(monkey
     with pytest.raises(SystemExit) as stop:
         cli.entry()
     assert stop.value.code == 3 and ended == [3]
+
+
+@pytest.mark.filterwarnings("ignore:Unable to enable fault handler")
+@pytest.mark.parametrize("rank", ["0", "1"])
+def test_under_torchrun_a_refusal_is_what_torchruns_report_shows(tmp_path, monkeypatch, capsys, rank):
+    from torch.distributed.elastic.multiprocessing.errors import ChildFailedError, ProcessFailure
+
+    import gancourse.cli as cli
+
+    ended, slept, error_file = [], [], tmp_path / "error.json"
+    monkeypatch.setattr(cli.os, "_exit", lambda status: ended.append(status))
+    monkeypatch.setattr(cli.time, "sleep", slept.append)
+    monkeypatch.setattr(cli.sys, "argv", ["gancourse", "train", "toy", "--out", str(tmp_path / "run")])
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setenv("RANK", rank)
+    monkeypatch.setenv("TORCHELASTIC_ERROR_FILE", str(error_file))  # torchrun names one file per process
+    cli.entry()
+    line = "gancourse train: error: train toy runs in one process; start it without torchrun (torchrun is for " \
+           "train dcgan and train wgan-gp)."
+    assert ended == [2] and capsys.readouterr().err.splitlines() == ([line] if rank == "0" else [])
+    if rank != "0":  # it printed nothing and records nothing: the report names the line once, from rank 0 ...
+        assert not error_file.exists()
+        assert slept == [cli.REPORT_GRACE_SECONDS]  # ... which has time to fail first: the root cause
+        return
+    assert slept == []
+    failure = ProcessFailure(local_rank=0, pid=1, exitcode=2, error_file=str(error_file))  # as torchrun reads it
+    report = ChildFailedError("gancourse", {0: failure}).format_msg()
+    assert f"traceback : {line}\n" in report and "Traceback" not in report
 
 
 HEAVY = ("torch", "scipy", "numpy", "matplotlib", "sklearn")

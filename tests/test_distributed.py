@@ -275,6 +275,20 @@ def test_torchrun_trains_an_image_gan_and_one_process_resumes_it(fm_root, tmp_pa
     assert "step 5 of 5" in capsys.readouterr().out
 
 
+@pytest.mark.slow
+def test_a_refused_command_is_the_root_cause_of_torchruns_report_without_a_traceback(tmp_path):
+    missing = tmp_path / "missing"
+    done = torchrun(["-m", "gancourse", "train", "dcgan", "--dataset", f"folder:{missing}", "--out", tmp_path / "run",
+                     "--device", "cpu", "--quiet"], cwd=tmp_path, timeout=120)
+    said = done.stdout + done.stderr
+    line = f"gancourse train: error: the image folder {missing} does not exist."
+    assert done.returncode != 0 and "Root Cause" in said, said[-3000:]
+    report = said[said.index("Failures:"):]
+    assert report.count(line) == 1 and f"traceback : {line}" in report[report.index("Root Cause"):], report
+    ours = [row for row in said.splitlines() if row.strip().startswith("File ") and str(ROOT / "gancourse") in row]
+    assert ours == [] and not (tmp_path / "run").exists()
+
+
 def test_a_mistake_under_torchrun_is_one_line_from_rank_0_alone(fm_root, tmp_path, monkeypatch, capsys):
     args = ["train", "dcgan", "--root", fm_root, "--out", tmp_path / "run", "--batch-size", "9", "--device", "cpu"]
     monkeypatch.setenv("WORLD_SIZE", "2")  # as torchrun sets it; the batch is refused before any process group
