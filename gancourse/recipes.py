@@ -3,7 +3,9 @@
 A :class:`Recipe` is a set of :func:`gancourse.train.train` keywords plus the two choices of network
 that go with it: whether an image critic may use batch norm, and whether a toy generator gets a
 mixture latent. The papers' numbers are kept as the papers give them (see ``reference``); a
-benchmark that trains every method on the same budget replaces the learning rates with its own.
+benchmark that trains every method on the same budget replaces the learning rates with its own. A
+recipe whose figures in ``gancourse bench modes`` were measured under other settings than the
+benchmark's shared protocol carries them (``measured_setup``), and the benchmark runs it under them.
 :func:`speed_settings` gives the device-dependent settings (memory layout, bfloat16) that change
 speed but not the recipe. Explained in 04_mode_collapse, 05_wgan, 06_dcgan, 07_wgan_gp and
 09_conditional_and_beyond.
@@ -26,7 +28,14 @@ class Recipe:
     critic_norm: str = "batch"  # normalisation of an image D; "none" where a gradient penalty is per sample
     mixture_latent: bool = False  # toy G with a latent mixture of small Gaussians (MixtureLatentGenerator)
     refit_prior: bool = False  # after training, weight each mixture code by the share of the data nearest to it
+    # fields of gancourse.bench.modes.ToySetup its benchmark figures were measured under (docs/benchmarks.md):
+    # `bench modes` runs it under them where the command line does not say otherwise; empty: the shared protocol
+    measured_setup: dict = field(default_factory=dict)
 
+
+# The setup the r1-mixture recipes were measured under (bench/modes_measured.json; 04): D takes 5 steps per
+# G step with R1 on the last of them, Adam 2e-3, an 8-dimensional code space, 2,000 generator steps
+_R1_MIXTURE_SETUP = {"steps": 2000, "n_critic": 5, "lr": 2e-3, "latent_dim": 8, "r1_lazy": True}
 
 RECIPES: dict[str, Recipe] = {
     "minimax": Recipe("minimax loss: D's BCE, G minimises E log(1 - D(G(z)))", {"loss": "minimax"},
@@ -57,11 +66,12 @@ RECIPES: dict[str, Recipe] = {
                       "Lin et al. 2018"),
     "r1-mixture": Recipe("non-saturating, R1 penalty 0.1 on D, generator with a 200-code mixture latent",
                          {"loss": "nonsaturating", "r1_weight": 0.1},
-                         "Mescheder et al. 2018 (R1); Gurumurthy et al. 2017 (mixture latent)", mixture_latent=True),
+                         "Mescheder et al. 2018 (R1); Gurumurthy et al. 2017 (mixture latent)", mixture_latent=True,
+                         measured_setup=_R1_MIXTURE_SETUP),
     "r1-mixture-refit": Recipe("r1-mixture, then each code weighted by the share of the data nearest to it",
                                {"loss": "nonsaturating", "r1_weight": 0.1},
                                "r1-mixture; the weights: MixtureLatentGenerator.refit_prior", mixture_latent=True,
-                               refit_prior=True),
+                               refit_prior=True, measured_setup=_R1_MIXTURE_SETUP),
 }
 
 

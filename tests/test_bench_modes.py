@@ -124,6 +124,76 @@ def test_command_passes_the_knobs_to_the_setup(capsys):
     assert (setup["lr"], setup["latent_dim"], setup["r1_lazy"]) == (0.002, 4, True)
 
 
+def _setups(*argv):
+    from gancourse.cli import build_parser
+    from gancourse.commands.bench_modes import setups
+
+    return setups(build_parser().parse_args(["bench", "modes", *argv]))
+
+
+def test_a_recipe_runs_under_the_settings_it_was_measured_under_unless_a_flag_says_otherwise():
+    shared, each = _setups("--methods", "nonsaturating", "r1-mixture-refit")
+    assert shared == each["nonsaturating"] == ToySetup()  # the baseline keeps the shared protocol
+    refit = each["r1-mixture-refit"]
+    # notebook 04's setup, and the one every r1-mixture-refit record of modes_measured.json ran under
+    assert (refit.steps, refit.n_critic, refit.lr, refit.latent_dim, refit.r1_lazy) == (2000, 5, 2e-3, 8, True)
+    assert (refit.hidden, refit.n_codes, refit.batch_size) == (128, 200, 256)  # the rest is the shared protocol's
+    _, each = _setups("--methods", "nonsaturating", "r1-mixture-refit", "--lr", "0.001", "--no-r1-lazy")
+    refit = each["r1-mixture-refit"]
+    assert (refit.lr, refit.r1_lazy, refit.steps, refit.n_critic) == (1e-3, False, 2000, 5)  # the flags given win
+    assert each["nonsaturating"] == ToySetup(r1_lazy=False)
+    shared, each = _setups("--methods", "r1-mixture", "--shared-protocol")
+    assert each["r1-mixture"] == shared == ToySetup()
+
+
+def test_every_recorded_command_gives_the_setup_its_records_ran_under():
+    import shlex
+
+    from gancourse.bench.modes import MEASURED, setup_dict
+
+    docs = json.loads(MEASURED.read_text())["documents"]
+    for doc in docs:
+        argv = shlex.split(doc["command"])
+        assert argv[:3] == ["gancourse", "bench", "modes"], doc["command"]
+        _, each = _setups(*argv[3:])
+        for record in doc["records"]:
+            recorded = record.get("setup", doc["setup"])  # records written before each kept its own
+            ran = setup_dict(each[record["method"]])
+            assert {k: ran[k] for k in recorded} == recorded, (doc["command"], record["method"])
+    assert any("r1-mixture-refit" in doc["command"] for doc in docs)
+
+
+def test_measured_records_go_by_each_records_own_setup(tmp_path):
+    from gancourse.bench.modes import RECOMMENDED_SETUP, measured_records, setup_dict
+
+    shared = setup_dict(ToySetup())
+    base = {**summarise([_row(0, method="nonsaturating")]), "setup": shared}
+    refit = {**summarise([_row(0, method=RECOMMENDED)]), "setup": setup_dict(RECOMMENDED_SETUP)}
+    old = summarise([_row(0, method="minimax")])  # written before records kept a setup: its document's
+    path = tmp_path / "measured.json"
+    path.write_text(json.dumps({"documents": [{"setup": shared, "records": [base, refit, old]}]}))
+    assert list(measured_records(path, steps=2000, n_critic=5)) == [("grid25", RECOMMENDED)]
+    assert list(measured_records(path, steps=3000)) == [("grid25", "nonsaturating"), ("grid25", "minimax")]
+
+
+def test_the_command_says_which_settings_each_method_ran_under(capsys):
+    assert main(["bench", "modes", "--seeds", "1", "--steps", "2", "--methods", "nonsaturating", "r1-mixture-refit",
+                 "--mixtures", "ring8", "--json", "--quiet", "--hidden", "16"]) == 0
+    captured = capsys.readouterr()
+    doc = json.loads(captured.out)
+    ran = {r["method"]: r["setup"] for r in doc["records"]}
+    assert (ran["nonsaturating"]["lr"], ran["nonsaturating"]["n_critic"], ran["nonsaturating"]["latent_dim"]) == (
+        0.001, None, 2)
+    assert (ran["r1-mixture-refit"]["lr"], ran["r1-mixture-refit"]["n_critic"], ran["r1-mixture-refit"]["r1_lazy"]) \
+        == (0.002, 5, True)
+    assert {s["steps"] for s in ran.values()} == {2} and doc["setup"] == ran["nonsaturating"]
+    assert captured.err.splitlines()[:2] == [
+        "nonsaturating: --steps 2 --lr 0.001 --no-r1-lazy --n-codes 200 --code-sigma 0.01 --latent-dim 2 --hidden 16 "
+        "(the shared protocol)",
+        "r1-mixture-refit: --steps 2 --n-critic 5 --lr 0.002 --r1-lazy --n-codes 200 --code-sigma 0.01 --latent-dim 8 "
+        "--hidden 16 (the settings its recipe was measured under)"]
+
+
 @pytest.mark.parametrize("flag, value, message", [
     ("--n-critic", "0", "must be a positive whole number, got 0"),
     ("--n-critic", "2.5", "2.5"),

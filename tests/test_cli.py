@@ -279,3 +279,4 @@ def test_the_commands_choices_are_the_packages():
     assert choices.RECIPES == tuple(RECIPES) and choices.BENCH_METHODS == tuple(METHODS)
     assert choices.BENCH_MIXTURES == tuple(MIXTURES) and choices.MIXTURE_SPEC_HELP == MIXTURE_SPEC_HELP
     assert choices.BENCH_DEFAULTS == {k: getattr(ToySetup(), k) for k in choices.BENCH_DEFAULTS}
+    assert choices.BENCH_MEASURED_SETUPS == {name: r.measured_setup for name, r in RECIPES.items() if r.measured_setup}

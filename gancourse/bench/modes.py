@@ -8,7 +8,9 @@ method over seeds and reports mean and spread. ``gancourse bench modes`` prints 
 
 Every method's learning rates are replaced by one shared schedule, a torch ``MultiStepLR`` inside the one
 train() call: Adam 1e-3 drops by 10x for the last third of training: at 1e-3 Adam moves every weight by
-about 1e-3 a step, which jitters the samples by more than the ring's 0.01 standard deviation.
+about 1e-3 a step, which jitters the samples by more than the ring's 0.01 standard deviation. A recipe
+measured under other settings (``Recipe.measured_setup``: the r1-mixture recipes) runs under those, in
+the same call as methods that keep the shared protocol (:func:`method_setup`); each record says its setup.
 Explained in 04_mode_collapse.
 """
 
@@ -74,9 +76,18 @@ class ToySetup:
                 "code_sigma": self.code_sigma, "latent_dim": self.latent_dim}
 
 
-# The setup the target is measured under (docs/benchmarks.md; 04): D takes 5 steps per G step with R1 on the
-# last of them, Adam 2e-3, an 8-dimensional code space, 2,000 generator steps; the baseline runs under it too
-RECOMMENDED_SETUP = ToySetup(steps=2000, n_critic=5, lr=2e-3, latent_dim=8, r1_lazy=True)
+# The setup the target is measured under (docs/benchmarks.md; 04), the recommended recipe's measured_setup:
+# D takes 5 steps per G step with R1 on the last of them, Adam 2e-3, an 8-dimensional code space, 2,000
+# generator steps; the baseline was measured under it too, with the flags given
+RECOMMENDED_SETUP = ToySetup(**get_recipe(RECOMMENDED).measured_setup)
+
+
+def method_setup(method: str, setup: ToySetup | None = None, given=()) -> ToySetup:
+    """The setup ``method`` runs under: ``setup`` (the shared protocol) with the settings its recipe was measured
+    under (``Recipe.measured_setup``), but for the fields in ``given``, which the user set and which win."""
+    given = set(given)
+    measured = {k: v for k, v in get_recipe(method).measured_setup.items() if k not in given}
+    return replace(setup or ToySetup(), **measured)
 
 
 @dataclass
@@ -159,22 +170,25 @@ def run_row(run: MixtureRun) -> dict:
 
 
 def run_benchmark(methods=METHODS, mixtures=MIXTURES, seeds: int = 5, setup: ToySetup | None = None,
-                  log=None, runner=train_on_mixture) -> list[dict]:
+                  log=None, runner=train_on_mixture, setups: dict[str, ToySetup] | None = None) -> list[dict]:
     """Train every method on every mixture ``seeds`` times; one summary record per (method, mixture).
 
-    ``log`` (e.g. ``print``) receives a line per finished run; ``runner`` is replaceable for tests.
+    Every method runs under ``setup``, but those of ``setups`` (method -> :class:`ToySetup`, as
+    :func:`method_setup` gives them); each record keeps its setup. ``log`` (e.g. ``print``) receives a line per
+    finished run; ``runner`` is replaceable for tests.
     """
     for name in methods:
         get_recipe(name)
     setup = setup or ToySetup()
+    setups = {name: (setups or {}).get(name, setup) for name in methods}
     if runner is train_on_mixture:  # first call pays for lazy imports; keep that out of the timings
-        train_on_mixture(methods[0], mixtures[0], setup=replace(setup, steps=2))
+        train_on_mixture(methods[0], mixtures[0], setup=replace(setups[methods[0]], steps=2))
     records = []
     for mixture in mixtures:
         for name in methods:
             rows = []
             for seed in range(seeds):
-                row = run_row(runner(name, mixture, seed=seed, setup=setup))
+                row = run_row(runner(name, mixture, seed=seed, setup=setups[name]))
                 rows.append(row)
                 if log is not None:
                     log(f"{name:>14} {mixture:>6} seed {seed}: {row['modes_captured']}/{row['n_modes']} modes, "
@@ -182,6 +196,7 @@ def run_benchmark(methods=METHODS, mixtures=MIXTURES, seeds: int = 5, setup: Toy
                         f"{row['seconds']:.1f} s ({row['cpu_seconds']:.1f} s CPU)")
             record = summarise(rows)
             record["description"] = get_recipe(name).description
+            record["setup"] = setup_dict(setups[name])
             records.append(record)
     return records
 
@@ -219,12 +234,13 @@ def setup_dict(setup: ToySetup) -> dict:
 def measured_records(path=MEASURED, **setup) -> dict[tuple[str, str], dict]:
     """The measured records by (mixture, method); the file holds the ``--json`` documents of the runs.
 
-    ``setup`` keeps the documents whose :class:`ToySetup` has those values (``n_critic=None`` for the
-    benchmark's own setting, ``n_critic=5`` for the stronger discriminator); a later document wins.
+    ``setup`` keeps the records whose :class:`ToySetup` has those values (``n_critic=None`` for the
+    benchmark's own setting, ``n_critic=5`` for the stronger discriminator): a record's own setup, or its
+    document's for records written before each kept one; a later document wins.
     """
     docs = json.loads(Path(path).read_text())["documents"]
-    return {(r["mixture"], r["method"]): r for doc in docs
-            if all(doc["setup"].get(k) == v for k, v in setup.items()) for r in doc["records"]}
+    return {(r["mixture"], r["method"]): r for doc in docs for r in doc["records"]
+            if all(r.get("setup", doc["setup"]).get(k) == v for k, v in setup.items())}
 
 
 def _mean(table: dict, mixture: str, method: str, key: str) -> float:

@@ -19,3 +19,6 @@ BENCH_MIXTURES = ("ring8", "grid25")  # gancourse.bench.modes.MIXTURES
 MIXTURE_SPEC_HELP = "ring8, grid25, ring:K:RADIUS:STD or grid:K:SPACING:STD (K a square for a grid)"  # data.toy
 # gancourse.bench.modes.ToySetup's defaults, as the help of `bench modes` states them
 BENCH_DEFAULTS = {"steps": 3000, "lr": 0.001, "n_codes": 200, "code_sigma": 0.01, "latent_dim": 2, "hidden": 128}
+# gancourse.recipes.RECIPES' measured_setup, where a recipe has one: what `bench modes` runs it under by default
+BENCH_MEASURED_SETUPS = {name: {"steps": 2000, "n_critic": 5, "lr": 0.002, "latent_dim": 8, "r1_lazy": True}
+                         for name in ("r1-mixture", "r1-mixture-refit")}
