@@ -68,6 +68,13 @@ RECIPES: dict[str, Recipe] = {
                          {"loss": "nonsaturating", "r1_weight": 0.1},
                          "Mescheder et al. 2018 (R1); Gurumurthy et al. 2017 (mixture latent)", mixture_latent=True,
                          measured_setup=_R1_MIXTURE_SETUP),
+    # r1-mixture's two changes one at a time, under its setup: what each does alone (04; docs/benchmarks.md)
+    "r1-only": Recipe("r1-mixture without the mixture latent: non-saturating, R1 penalty 0.1 on D, Gaussian noise",
+                      {"loss": "nonsaturating", "r1_weight": 0.1}, "Mescheder et al. 2018",
+                      measured_setup=_R1_MIXTURE_SETUP),
+    "mixture-only": Recipe("r1-mixture without R1: non-saturating, generator with a 200-code mixture latent",
+                           {"loss": "nonsaturating"}, "Gurumurthy et al. 2017", mixture_latent=True,
+                           measured_setup=_R1_MIXTURE_SETUP),
     "r1-mixture-refit": Recipe("r1-mixture, then each code weighted by the share of the data nearest to it",
                                {"loss": "nonsaturating", "r1_weight": 0.1},
                                "r1-mixture; the weights: MixtureLatentGenerator.refit_prior", mixture_latent=True,

@@ -82,3 +82,14 @@ def test_the_baseline_under_the_recommended_setup_misses_modes_on_every_grid(str
     # 24 s of CPU per run on the development machine; 36 to 47 s for the rows measured on a slower one
     assert all(23.5 <= run_seconds(base[mix]) < 24.5 for mix in NEW)
     assert all(36 <= run_seconds(base[mix]) < 47.5 for mix in TUNED)
+
+
+def test_each_change_of_r1_mixture_alone_does_half_the_job(strong):
+    # 04: the mixture latent alone makes the samples sharp but uneven; R1 alone makes them even but not sharp
+    for mix in ("grid25", "grid:49:2:0.05"):
+        r1, mixture, both = (strong[(mix, method)] for method in ("r1-only", "mixture-only", "r1-mixture"))
+        assert mixture["high_quality"]["mean"] > r1["high_quality"]["mean"] + 0.4
+        assert r1["reverse_kl"]["mean"] < 0.06 and mixture["reverse_kl"]["mean"] > 2 * both["reverse_kl"]["mean"]
+        assert min(r1["modes_captured"]["mean"], mixture["modes_captured"]["mean"]) < both["modes_captured"]["mean"]
+    assert [_hq(strong[("grid25", m)]) for m in ("r1-only", "mixture-only", "r1-mixture")] == [37.1, 96.2, 94.9]
+    assert [_hq(strong[("grid:49:2:0.05", m)]) for m in ("r1-only", "mixture-only", "r1-mixture")] == [10.2, 82.6, 81.5]

@@ -115,7 +115,7 @@ def _measured(field: str) -> str:
         if field in setup:
             value = {True: "on", False: "off"}.get(setup[field], setup[field])
             values.setdefault(value, []).append(name)
-    return "".join(f"; {value} for {' and '.join(names)}" for value, names in values.items())
+    return "".join(f"; {value} for {', '.join(names)}" for value, names in values.items())
 
 
 def register(groups) -> None:
@@ -130,7 +130,7 @@ def register(groups) -> None:
     p = groups["bench"].add_parser(
         "modes", help="mode collapse on rings and grids of Gaussians, over seeds",
         description="Every method runs under the shared protocol (the defaults below), except "
-                    f"{' and '.join(BENCH_MEASURED_SETUPS)}, which run under the settings their recipes were "
+                    f"{', '.join(BENCH_MEASURED_SETUPS)}, which run under the settings their recipes were "
                     "measured under (the second default below). A flag given sets its setting for every method; "
                     "--shared-protocol runs every method under the shared one. The settings each method runs "
                     "under are printed first, as flags, and kept in each JSON record.")

@@ -13,7 +13,7 @@ TOY_DATASETS = ("gaussian1d", "gaussian2d", "ring8", "grid25")  # gancourse.data
 IMAGE_DATASETS = ("fashion-mnist", "mnist", "cifar10", "celeba", "digits", "folder:PATH")  # data.images
 FID_FEATURES = ("inception", "classifier")  # gancourse.metrics.fid.FEATURES
 RECIPES = ("minimax", "minimax-sgd", "nonsaturating", "dcgan", "hinge", "least-squares", "wgan-clipping", "wgan-gp",
-           "pacgan4", "r1-mixture", "r1-mixture-refit")  # gancourse.recipes.RECIPES
+           "pacgan4", "r1-mixture", "r1-only", "mixture-only", "r1-mixture-refit")  # gancourse.recipes.RECIPES
 BENCH_METHODS = ("minimax", "nonsaturating", "wgan-gp", "pacgan4", "r1-mixture")  # gancourse.bench.modes.METHODS
 BENCH_MIXTURES = ("ring8", "grid25")  # gancourse.bench.modes.MIXTURES
 MIXTURE_SPEC_HELP = "ring8, grid25, ring:K:RADIUS:STD or grid:K:SPACING:STD (K a square for a grid)"  # data.toy
@@ -21,4 +21,4 @@ MIXTURE_SPEC_HELP = "ring8, grid25, ring:K:RADIUS:STD or grid:K:SPACING:STD (K a
 BENCH_DEFAULTS = {"steps": 3000, "lr": 0.001, "n_codes": 200, "code_sigma": 0.01, "latent_dim": 2, "hidden": 128}
 # gancourse.recipes.RECIPES' measured_setup, where a recipe has one: what `bench modes` runs it under by default
 BENCH_MEASURED_SETUPS = {name: {"steps": 2000, "n_critic": 5, "lr": 0.002, "latent_dim": 8, "r1_lazy": True}
-                         for name in ("r1-mixture", "r1-mixture-refit")}
+                         for name in ("r1-mixture", "r1-only", "mixture-only", "r1-mixture-refit")}
