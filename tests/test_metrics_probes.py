@@ -12,6 +12,7 @@ from gancourse.metrics.probes import (
     input_gradient_norms,
     judge,
     theta_gradient,
+    transport_alignment,
 )
 from gancourse.models import DCGANDiscriminator, MLPDiscriminator, ParallelLinesGenerator, toy_networks
 
@@ -184,3 +185,35 @@ def test_notebook_05_first_clip_share_follows_from_the_initialisation():
             p.normal_(0.0, 0.02)
     clip_weights_(D, c)
     assert not abs(fraction_at_bound(D, c) - (1 - c * 128**0.5)) < 0.02
+
+
+def test_transport_alignment_measures_the_direction_of_a_critic_not_its_scale():
+    g = torch.Generator().manual_seed(0)
+    x_fake = torch.randn(300, 2, generator=g)
+    x_real = x_fake + torch.tensor([0.5, 0.0])  # the optimal plan moves every point by the same vector
+    along, across = Linear([1.0, 0.0]), Linear([0.0, 1.0])
+    assert_close(transport_alignment(along, x_fake, x_real), torch.ones(300))
+    assert transport_alignment(across, x_fake, x_real).abs().max() < 1e-3  # a critic of the wrong shape
+    assert_close(transport_alignment(Linear([1e-3, 0.0]), x_fake, x_real), torch.ones(300))  # scale is no shape
+    assert_close(transport_alignment(Linear([-1.0, 0.0]), x_fake, x_real), -torch.ones(300))
+    # the pairing is the plan's, not the order of the rows
+    order = torch.randperm(300, generator=g)
+    assert_close(transport_alignment(along, x_fake, x_real[order]), torch.ones(300))
+    with pytest.raises(ValueError, match="one size"):
+        transport_alignment(along, x_fake, x_real[:10])
+
+
+def test_a_critic_that_has_not_learnt_the_plan_fails_05s_shape_check():
+    # 05: the clipped critic, a thousand times flatter, still points along the transport plan (median cosine > 0.85);
+    # the same network as initialised, before the fit, points anywhere
+    from gancourse.data import make_toy
+    from gancourse.data.toy import Gaussian
+    from gancourse.experiments import fit_critics
+
+    fit = fit_critics(make_toy("ring8"), Gaussian([0.0, 0.0], 0.3), clip_values=(0.01,), gp_weights=(), steps=300,
+                      n_eval=500)["clipping", 0.01]
+    assert transport_alignment(fit.D, fit.x_fake, fit.x_real).median() > 0.85
+    torch.manual_seed(0)
+    untrained = MLPDiscriminator(2)
+    clip_weights_(untrained, 0.01)
+    assert transport_alignment(untrained, fit.x_fake, fit.x_real).median() < 0.85

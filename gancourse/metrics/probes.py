@@ -3,7 +3,7 @@
 These measure what D tells the generator, without changing D: ‖∇ₓD‖ at given points or between
 real and fake samples (what the gradient penalty pushes towards 1), the share of weights sitting on
 the clipping bound, D's probabilities for a batch of images, and the gradient a generator receives
-(one-parameter or any network). Explained in 01_first_gan, 03_js_vs_wasserstein, 05_wgan, 06_dcgan
+(one-parameter or any network), and how well a critic's gradient follows the optimal transport plan. Explained in 01_first_gan, 03_js_vs_wasserstein, 05_wgan, 06_dcgan
 and 07_wgan_gp.
 """
 
@@ -32,6 +32,24 @@ def critic_gradient_norms(D: torch.nn.Module, x_real: torch.Tensor, x_fake: torc
     """
     x_hat = interpolates(x_real.cpu(), x_fake.cpu(), generator=torch.Generator().manual_seed(seed))
     return input_gradient_norms(D, x_hat)
+
+
+def transport_alignment(D: torch.nn.Module, x_fake: torch.Tensor, x_real: torch.Tensor) -> torch.Tensor:
+    """Cosine between ∇ₓD at each fake point and the direction to the real point the optimal plan sends it to, (N,).
+
+    The plan is the exact W1 coupling of the two clouds (equal sizes: an assignment problem). An optimal
+    critic's gradient at a fake point points along that point's transport segment (Gulrajani et al. 2017,
+    Prop. 1), so the cosine measures the critic's *shape*, whatever its scale: a critic multiplied by any
+    positive constant has the same cosines.
+    """
+    from scipy.optimize import linear_sum_assignment
+
+    if len(x_fake) != len(x_real):
+        raise ValueError(f"the plan is an assignment between clouds of one size; got {len(x_fake)} and {len(x_real)}")
+    x_fake, x_real = x_fake.cpu(), x_real.cpu()
+    _, partner = linear_sum_assignment(torch.cdist(x_fake, x_real).numpy())  # rows come back as 0, 1, ..., N-1
+    gradients = input_gradients(D, x_fake.to(_device(D))).cpu()
+    return torch.nn.functional.cosine_similarity(gradients.flatten(1), (x_real[partner] - x_fake).flatten(1), dim=1)
 
 
 @torch.no_grad()
