@@ -2,9 +2,9 @@
 
 These measure what D tells the generator, without changing D: ‖∇ₓD‖ at given points or between
 real and fake samples (what the gradient penalty pushes towards 1), the share of weights sitting on
-the clipping bound, D's probabilities for a batch of images, and the gradient a generator receives
-(one-parameter or any network), and how well a critic's gradient follows the optimal transport plan. Explained in 01_first_gan, 03_js_vs_wasserstein, 05_wgan, 06_dcgan
-and 07_wgan_gp.
+the clipping bound, D's probabilities for a batch of images, the gradient a generator receives
+(one-parameter or any network), and how well a critic's gradient follows the optimal transport
+plan. Explained in 01_first_gan, 03_js_vs_wasserstein, 05_wgan, 06_dcgan and 07_wgan_gp.
 """
 
 from __future__ import annotations
