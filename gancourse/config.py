@@ -2,7 +2,9 @@
 
 Fast mode (``GANCOURSE_FAST=1``) runs every notebook on the same code path with fewer steps, so the
 whole course executes as a test in minutes on two CPU cores. This module is the only place that
-reads the variable; notebooks call :func:`scale` instead of parsing it themselves.
+reads the variable; notebooks call :func:`scale` instead of parsing it themselves. A notebook whose
+full mode takes hours on a CPU calls :func:`choose_mode` first: without a GPU, and unless full mode
+is asked for, it runs in fast mode and says so.
 """
 
 from __future__ import annotations
@@ -32,6 +34,32 @@ def fast_mode() -> bool:
         f"{FAST_ENV}={os.environ[FAST_ENV]!r} is not understood; "
         f"use 1/true/yes for fast mode or 0/false/no (or unset it) for full mode."
     )
+
+
+LONG_ON_CPU_MINUTES = 10.0  # a full mode longer than this does not start unasked on a machine without a GPU
+
+
+def _duration(minutes: float) -> str:
+    value, unit = (round(minutes), "minute") if minutes < 90 else (round(minutes / 60), "hour")
+    return f"{value} {unit}{'' if value == 1 else 's'}"
+
+
+def choose_mode(cpu_full_minutes: float, fast_minutes: float) -> bool:
+    """Fast mode for a notebook whose full mode would take long here, unless full mode was asked for.
+
+    With ``GANCOURSE_FAST`` set to a value, that value decides, as everywhere. Unset (or empty), on a
+    machine without a GPU, a notebook whose full mode takes about ``cpu_full_minutes`` on two CPU cores,
+    more than :data:`LONG_ON_CPU_MINUTES`, switches its kernel to fast mode and says so in one line, with
+    how to ask for full mode. Called once at the top of such a notebook; returns :func:`fast_mode`.
+    """
+    asked = os.environ.get(FAST_ENV, "").strip() != ""
+    if not asked and cpu_full_minutes > LONG_ON_CPU_MINUTES and default_device().type == "cpu":
+        os.environ[FAST_ENV] = "1"
+        print(f"Full mode of this notebook takes about {_duration(cpu_full_minutes)} on two CPU cores and no GPU "
+              f"is here, so it runs in fast mode (about {_duration(fast_minutes)}). For full mode, run "
+              f"%env {FAST_ENV}=0 in a cell and run the notebook again from the top, or start JupyterLab with "
+              f"'{FAST_ENV}=0 make lab'.")
+    return fast_mode()
 
 
 def scale(full: T, fast: T) -> T:
