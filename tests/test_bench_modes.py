@@ -253,7 +253,7 @@ def _doctored(table, mixture, method, **means):
 def test_notebook_04_benchmark_claims_hold_on_the_measured_table():
     from gancourse.bench.modes import benchmark_claims, measured_records
 
-    claims = benchmark_claims(measured_records(n_critic=None, steps=3000))
+    claims = benchmark_claims(measured_records(n_critic=None, steps=3000, lr=1e-3))
     assert all(claims.values()), claims
 
 
@@ -267,7 +267,7 @@ def test_notebook_04_benchmark_claims_hold_on_the_measured_table():
 def test_notebook_04_benchmark_claim_fails_on_a_doctored_table(claim, mixture, method, means):
     from gancourse.bench.modes import benchmark_claims, measured_records
 
-    doctored = _doctored(measured_records(n_critic=None, steps=3000), mixture, method, **means)
+    doctored = _doctored(measured_records(n_critic=None, steps=3000, lr=1e-3), mixture, method, **means)
     claims = benchmark_claims(doctored)
     assert not claims[claim]
 
