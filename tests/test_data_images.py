@@ -401,3 +401,16 @@ def test_torchvision_dataset_over_local_files(tmp_path):
         images.torchvision_mnist("mnist", root=tmp_path / "empty")
     with pytest.raises(ValueError, match="not 'cifar10'"):
         images.torchvision_mnist("cifar10")
+
+
+def test_a_folder_has_a_test_split_only_in_its_own_sub_folder(tmp_path):
+    write_pictures(tmp_path / "flat", n=4)
+    assert len(load_images(f"folder:{tmp_path / 'flat'}", image_size=32)) == 4  # no sub-folders: all train
+    with pytest.raises(ImageFolderError, match=r"has no test split: put the pictures to train on in .*train"):
+        load_images(f"folder:{tmp_path / 'flat'}", split="test", image_size=32)  # never the training pictures
+    write_pictures(tmp_path / "split" / "train", n=5)
+    write_pictures(tmp_path / "split" / "test", n=2)
+    train, test = (load_images(f"folder:{tmp_path / 'split'}", split=s, image_size=32) for s in ("train", "test"))
+    assert (len(train), len(test)) == (5, 2)
+    with pytest.raises(ConfigError, match="'train' or 'test' for a folder"):
+        load_images(f"folder:{tmp_path / 'split'}", split="valid", image_size=32)

@@ -144,7 +144,8 @@ def load_images(name: str = "fashion-mnist", root=None, split: str = "train",
     """The dataset ``name`` with images in [-1, 1], channels first.
 
     ``root``: the folder to read from (and to download into); no other place is then searched.
-    ``split``: "train" or "test" ("valid" also for CelebA). ``image_size``: side length in pixels; by
+    ``split``: "train" or "test" ("valid" also for CelebA); a folder's splits are its ``train`` and ``test``
+    sub-folders where it has both, and a folder without them is all train split. ``image_size``: side length in pixels; by
     default the native size (28 for the MNISTs, 32 for CIFAR-10 and digits, 64 for CelebA and folders). ``download``:
     ``None`` downloads only when no local copy exists, ``False`` never downloads, ``True`` also
     downloads when nothing is found locally (it never replaces a local copy). ``channels``: 1 or 3 to
@@ -154,7 +155,8 @@ def load_images(name: str = "fashion-mnist", root=None, split: str = "train",
     """
     key = name.strip()
     if key.lower().startswith("folder:"):
-        return _load_folder(Path(key[len("folder:") :]).expanduser(), image_size or 64, channels, min_scale)
+        folder = _folder_split(Path(key[len("folder:") :]).expanduser(), split)
+        return _load_folder(folder, image_size or 64, channels, min_scale)
     key = key.lower().replace("_", "-")
     key = {"fashionmnist": "fashion-mnist", "cifar-10": "cifar10"}.get(key, key)
     if split not in ("train", "test", "valid") or (split == "valid" and key != "celeba"):
@@ -353,6 +355,21 @@ def as_mode(picture, channels: int):
         rgba = picture.convert("RGBA")
         picture = Image.alpha_composite(Image.new("RGBA", rgba.size, (255, 255, 255, 255)), rgba)
     return picture.convert("L" if channels == 1 else "RGB")
+
+
+def _folder_split(folder: Path, split: str) -> Path:
+    """The folder a split of ``folder:PATH`` reads: PATH/train and PATH/test where PATH has both, else PATH
+    itself for the train split. A folder without them has no test split, and asking for one is refused:
+    serving the training pictures as "held out" would be silently wrong."""
+    if split not in ("train", "test"):
+        raise ConfigError(f"split must be 'train' or 'test' for a folder of pictures, got {split!r}.")
+    if (folder / "train").is_dir() and (folder / "test").is_dir():
+        return folder / split
+    if split == "test":
+        raise ImageFolderError(
+            f"the folder {folder} has no test split: put the pictures to train on in {folder / 'train'} and "
+            f"held-out pictures in {folder / 'test'}.")
+    return folder
 
 
 def _load_folder(folder: Path, image_size: int, channels: int | None = None,
