@@ -143,15 +143,15 @@ def load_images(name: str = "fashion-mnist", root=None, split: str = "train",
                 channels: int | None = None, *, min_scale: float | None = MIN_SCALE):  # fmt: skip
     """The dataset ``name`` with images in [-1, 1], channels first.
 
-    ``root``: the folder to read from (and to download into); no other place is then searched.
-    ``split``: "train" or "test" ("valid" also for CelebA); a folder's splits are its ``train`` and
-    ``test`` sub-folders where it has both, and a folder without them is all train split.
-    ``image_size``: side length in pixels; by default the native size (28 for the MNISTs, 32 for CIFAR-10 and digits, 64 for CelebA and folders). ``download``:
-    ``None`` downloads only when no local copy exists, ``False`` never downloads, ``True`` also
-    downloads when nothing is found locally (it never replaces a local copy). ``channels``: 1 or 3 to
-    convert (a folder of pictures otherwise trains in colour when any picture is in colour). ``min_scale``: a
-    folder whose smallest picture is under ``min_scale`` × ``image_size`` on a side is refused, and one under
-    ``image_size`` is upscaled with a warning; None accepts any size.
+    ``root``: the folder to read from (and to download into); no other place is then searched. ``split``:
+    "train" or "test" ("valid" also for CelebA); a folder's splits are its ``train`` and ``test`` sub-folders
+    where it has both, and a folder without them is all train split. ``image_size``: side length in pixels; by
+    default the native size (28 for the MNISTs, 32 for CIFAR-10 and digits, 64 for CelebA and folders).
+    ``download``: ``None`` downloads only when no local copy exists, ``False`` never downloads, ``True`` also
+    downloads when nothing is found locally (it never replaces a local copy). ``channels``: 1 or 3 to convert (a
+    folder of pictures otherwise trains in colour when any picture is in colour). ``min_scale``: a folder whose
+    smallest picture is under ``min_scale`` × ``image_size`` on a side is refused, and one under ``image_size``
+    is upscaled with a warning; None accepts any size.
     """
     key = name.strip()
     if key.lower().startswith("folder:"):
