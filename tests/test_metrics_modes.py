@@ -8,6 +8,7 @@ from gancourse.metrics.modes import (
     evaluate_generator,
     mode_counts,
     mode_coverage,
+    modes_passed,
     nearest_mode,
     reverse_kl,
 )
@@ -189,3 +190,14 @@ def test_04_collapse_and_remedy_checks_tell_the_two_apart():
     assert _remedied(real, g) and not _collapsed_on_the_border(real, g)
     blurred = real + 0.3 * torch.randn(2500, 2, generator=gen)  # every mode, evenly, but not sharp
     assert not _remedied(blurred, g) and not _collapsed_on_the_border(blurred, g)
+
+
+def test_modes_passed_follows_a_chase_and_not_a_point_that_stays():
+    # 04's check: the samples' mean of a chasing lump passes mode after mode; one that stays at the centre, as a
+    # generator spread over every mode does, passes none, and one that settles on a mode passes one
+    angle = torch.linspace(0.2, 3 * math.pi - 0.2, 40)
+    chase = 1.2 * torch.stack([angle.cos(), angle.sin()], 1)
+    assert modes_passed(chase, CENTRES) == [3, 1, 0, 2, 3, 1]
+    assert modes_passed(0.05 * torch.randn(40, 2, generator=torch.Generator().manual_seed(0)), CENTRES) == []
+    assert modes_passed(torch.tensor([[0.9, 1.1]]).repeat(40, 1), CENTRES) == [3]
+    assert modes_passed(chase, CENTRES, away=2.0) == []

@@ -129,3 +129,14 @@ def evaluate_generator(
 def max_reverse_kl(n_modes: int) -> float:
     """Reverse KL of a model that puts every sample on one of ``n_modes`` equal modes: log K."""
     return math.log(n_modes)
+
+
+def modes_passed(path: torch.Tensor, centres: torch.Tensor, away: float = 0.5) -> list[int]:
+    """The modes a moving point passes by, in order: the nearest centre at each point of ``path`` (T, 2)
+    that lies more than ``away`` from the origin, with repeats in a row merged. 04 follows the mean of a
+    collapsed generator's samples with it: a lump that chases the discriminator passes mode after mode."""
+    far = path[path.norm(dim=1) > away]
+    if len(far) == 0:
+        return []
+    visits = nearest_mode(far, centres)[0].tolist()
+    return [k for i, k in enumerate(visits) if i == 0 or k != visits[i - 1]]
