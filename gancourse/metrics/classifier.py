@@ -8,7 +8,8 @@ probabilities p(y|x) and its penultimate features measure images of Fashion-MNIS
 * :func:`classifier_inception_score`: Salimans et al.'s Inception Score with this classifier in place of
   Inception, exp(E_x KL(p(y|x) || p(y))), from 1 (every sample alike or unsure) to 10 (sure and even);
 * :func:`precision_recall`: Kynkäänniemi et al. (2019) in the feature space: precision is the share of
-  samples that look real, recall the share of the data the samples cover;
+  samples that look real, recall the share of the data the samples cover; :func:`density_coverage`
+  (Naeem et al. 2020) counts the same real balls per sample, which few outlying real points can fool;
 * :mod:`gancourse.metrics.report` gathers them, with a Fréchet distance, in one report of a sample.
 
 Each score is computed from plain arrays (labels, probabilities, features) apart from the network, so
@@ -210,6 +211,38 @@ def precision_recall(real_features, fake_features, k: int = 3, chunk: int = 1024
     precision = _share_inside(fake, real, knn_radii(real, k, chunk), chunk)
     recall = _share_inside(real, fake, knn_radii(fake, k, chunk), chunk)
     return precision, recall
+
+
+def keeps_classes_loses_recall(real: dict, sample: dict, share: float = 1 / 3, n_classes: int = N_CLASSES) -> bool:
+    """True when ``sample`` keeps every class yet covers little of the data, judged against ``real``.
+
+    Both are dicts with ``classes``, ``precision`` and ``recall``: every class present, recall under ``share``
+    of the real images', and precision lower than the real images' by less than ``share`` of what recall
+    lost. 08_evaluation reads noisy and blurred images this way.
+    """
+    lost_recall, lost_precision = real["recall"] - sample["recall"], real["precision"] - sample["precision"]
+    return (sample["classes"] == n_classes and sample["recall"] < share * real["recall"]
+            and lost_precision < share * lost_recall)
+
+
+def density_coverage(real_features, fake_features, k: int = 3, chunk: int = 1024) -> tuple[float, float]:
+    """Density and coverage (Naeem et al. 2020) of feature sets (N, F) and (M, F), with the real balls of precision.
+
+    Density: how many real balls hold each sample, averaged and divided by k (about 1 for samples of the
+    data's own distribution); coverage: the share of real balls that hold at least one sample. A few
+    large balls around outlying real points can hold a whole set of poor samples: precision then counts
+    them all as real, while coverage counts only those few balls.
+    """
+    real = torch.as_tensor(np.asarray(real_features), dtype=torch.float64)
+    fake = torch.as_tensor(np.asarray(fake_features), dtype=torch.float64)
+    radii = knn_radii(real, k, chunk)
+    held = 0.0
+    covered = torch.zeros(len(real), dtype=torch.bool)
+    for part in fake.split(chunk):
+        inside = torch.cdist(part, real) <= radii[None]  # (c, N): sample in real ball
+        held += inside.sum().item()
+        covered |= inside.any(0)
+    return held / (k * len(fake)), covered.double().mean().item()
 
 
 # --- one report for a set of generated images -------------------------------------------------
