@@ -46,6 +46,7 @@ def test_noise_around_a_constant_is_not_a_bias():
     study = SampleSizeStudy(sizes=SIZES, values=3.0 + 0.5 * rng.normal(size=(5, 5)))
     assert abs(study.fit[1]) < 100  # hardly any 1/n term
     assert not study.bias_exceeds_noise(factor=2)
+    assert abs(study.fit[0]) > 0.25 * study.mean[-1]  # and its FD∞ is the constant, not near 0
 
 
 def test_a_trend_that_is_not_one_over_n_is_not_described_by_the_fit():
