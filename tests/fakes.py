@@ -1,5 +1,6 @@
-"""Tiny stand-ins for the package's networks, shared by the tests."""
+"""Tiny stand-ins for the package's networks, and the real Fashion-MNIST where it is installed, shared by the tests."""
 
+import pytest
 import torch
 
 
@@ -15,3 +16,13 @@ class Shift(torch.nn.Module):
 
     def forward(self, z, y=None):
         return self.scale * z + self.shift
+
+
+def fashion_mnist(split: str = "test"):
+    """The real Fashion-MNIST ``split`` from disk, or the test is skipped where it is not installed."""
+    from gancourse.data.images import DataNotFoundError, load_images
+
+    try:
+        return load_images("fashion-mnist", split=split, download=False)
+    except DataNotFoundError:
+        pytest.skip("Fashion-MNIST is not on disk (Debian's dataset-fashion-mnist, or $GANCOURSE_DATA)")

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import scipy.stats
 import torch
+from fakes import fashion_mnist
 from torch import nn
 
-from gancourse.data.images import DataNotFoundError, load_images
 from gancourse.errors import UserError
 from gancourse.metrics import classifier as clf
 from gancourse.metrics import report as rep
@@ -205,11 +205,7 @@ def test_missing_or_broken_weights_say_how_to_make_them(tmp_path, monkeypatch):
 
 
 def test_the_shipped_classifier_reaches_90_percent_on_the_fashion_mnist_test_split():
-    try:
-        test = load_images("fashion-mnist", split="test", download=False)
-    except DataNotFoundError:
-        pytest.skip("Fashion-MNIST is not on disk (Debian's dataset-fashion-mnist, or $GANCOURSE_DATA)")
-    x, y = test.tensors()
+    x, y = fashion_mnist("test").tensors()
     assert len(x) == 10_000
     assert clf.accuracy(x, y, device="cpu") >= 0.90
 
@@ -281,15 +277,10 @@ def test_train_classifier_command_writes_weights_and_never_overwrites_without_fo
 # --- the report 06 and 07 print ----------------------------------------------------------------
 
 
-def _fashion(split):
-    try:
-        return load_images("fashion-mnist", split=split, download=False)
-    except DataNotFoundError:
-        pytest.skip("Fashion-MNIST is not on disk (Debian's dataset-fashion-mnist, or $GANCOURSE_DATA)")
 
 
 def test_sample_report_tells_real_images_from_one_class_of_them():
-    (x_train, _), (x_test, y_test) = _fashion("train").tensors(limit=600), _fashion("test").tensors()
+    (x_train, _), (x_test, y_test) = fashion_mnist("train").tensors(limit=600), fashion_mnist("test").tensors()
     real = rep.sample_report(x_test[:600], x_train)
     trousers = rep.sample_report(x_test[y_test == 1][:600], x_train)
     assert real.coverage.classes_present == 10 and trousers.coverage.classes_present <= 2

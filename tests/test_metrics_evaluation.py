@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from fakes import fashion_mnist
 
-from gancourse.data.images import DataNotFoundError, load_images
 from gancourse.errors import ConfigError
 from gancourse.metrics import classifier as clf
 from gancourse.metrics.frechet import SampleSizeStudy, distance_by_sample_size, fit_inverse_n
@@ -118,11 +118,7 @@ def test_keeps_classes_loses_recall_on_hand_made_rows(sample, expected):
 
 
 def test_blurred_test_images_keep_their_classes_and_lose_recall_and_noise_fools_precision():
-    try:
-        test = load_images("fashion-mnist", split="test", download=False)
-    except DataNotFoundError:
-        pytest.skip("Fashion-MNIST is not on disk (Debian's dataset-fashion-mnist, or $GANCOURSE_DATA)")
-    x, _ = test.tensors()
+    x, _ = fashion_mnist("test").tensors()
     reference, images = x[:1000], x[-1000:]
     blurred = F.interpolate(F.avg_pool2d(images, 2), size=28, mode="bilinear", align_corners=False)
     noise = torch.rand(1000, 1, 28, 28, generator=torch.Generator().manual_seed(0)) * 2 - 1
