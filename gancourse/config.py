@@ -40,7 +40,7 @@ LONG_ON_CPU_MINUTES = 10.0  # a full mode longer than this does not start unaske
 
 
 def _duration(minutes: float) -> str:
-    value, unit = (round(minutes), "minute") if minutes < 90 else (round(minutes / 60), "hour")
+    value, unit = (round(minutes), "minute") if minutes < 120 else (round(minutes / 60), "hour")
     return f"{value} {unit}{'' if value == 1 else 's'}"
 
 
