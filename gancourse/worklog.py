@@ -50,7 +50,7 @@ BUDGET = {
     "06_dcgan.ipynb": Share(seconds=105, updates=3300, work=3.7e+10),
     "07_wgan_gp.ipynb": Share(seconds=165, updates=5300, work=5.9e+10),
     "08_evaluation.ipynb": Share(seconds=45, updates=1100, work=1.24e+10),
-    "09_conditional_and_beyond.ipynb": Share(seconds=140, updates=7900, work=7.6e+10),
+    "09_conditional_and_beyond.ipynb": Share(seconds=150, updates=9600, work=7.6e+10),
 }
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import math
 from collections.abc import Callable
 
 import torch
@@ -45,3 +47,57 @@ def conditioned_input(answer: Callable) -> int:
                    hint="one_hot(y, n_classes) gives (B, n_classes); turn it to z's dtype and put it after z with "
                         "torch.cat([...], dim=1). Its width is n_classes even when a batch lacks some class.",
                    show=lambda case: f"z of shape {tuple(case[0].shape)}, y = {case[1].tolist()}, n_classes {case[2]}")
+
+
+def _half_point(mu: float, alpha: float, beta: float) -> float:
+    # D* = (α p + β q)/(p + q) = 1/2  <=>  r = p/q = (1/2 - β)/(α - 1/2); for p = N(0, 1), q = N(μ, 1),
+    # log r = μ²/2 - μx (the x² terms cancel), so x = μ/2 - log r / μ
+    return mu / 2 - math.log((0.5 - beta) / (alpha - 0.5)) / mu
+
+
+@functools.cache
+def measured_half_point(mu: float, label_smoothing: float, label_flip: float, steps: int = 800,
+                        seed: int = 0) -> float:
+    """Where a D trained alone, data N(0, 1) against fakes N(μ, 1), crosses 1/2 (on a grid of step 0.002).
+
+    D is an MLP trained by :func:`gancourse.train.train` with ``train_g=False`` and the labelling's
+    options, so its real targets are α = (1 - p)(1 - s) and its fake ones β = p(1 - s) on average.
+    """
+    from gancourse.data.toy import Gaussian, ToyBatches
+    from gancourse.models import DistributionSampler, MLPDiscriminator
+    from gancourse.train import train
+
+    torch.manual_seed(seed)
+    D = MLPDiscriminator(1, hidden=32, depth=2)
+    train(DistributionSampler(Gaussian(mu, 1.0)), D, ToyBatches(Gaussian(0.0, 1.0), 512, seed=seed),
+          train_g=False, loss="nonsaturating", steps=steps, lr_d=2e-3, betas=(0.5, 0.999), lr_schedule="cosine",
+          seed=seed, device="cpu", log_every=steps, progress=False, label_smoothing=label_smoothing,
+          label_flip=label_flip)
+    x = torch.linspace(-1.0, mu + 1.0, int(round((mu + 2) / 0.002)) + 1)[:, None]  # (n, 1)
+    with torch.no_grad():
+        d = torch.sigmoid(D(x)).reshape(-1)
+    return float(x[int((d - 0.5).abs().argmin())])
+
+
+def half_point(answer: Callable) -> int:
+    """09: where D* = 1/2 for data N(0, 1), fakes N(μ, 1), real targets α and fake targets β.
+
+    The answer is compared with the exact point on five cases, then with where a D trained on the two
+    Gaussians crosses 1/2 under one-sided smoothing s = 0.2 (α = 0.8, β = 0) and under a share p = 0.2
+    of labels flipped (α = 0.8, β = 0.2), within 0.08.
+    """
+    hint = ("set D*(x) = 1/2 in D* = (α p_data + β p_g)/(p_data + p_g) and solve for the ratio p_data/p_g first; "
+            "then write the log of that ratio for two Gaussians of variance 1 (the x² terms cancel) and solve "
+            "for x. Check your answer at α = 1, β = 0, where it must be the midpoint μ/2.")
+    exact = [(2.0, 0.9, 0.0), (1.0, 0.7, 0.1), (3.0, 0.95, 0.3), (0.5, 0.6, 0.2), (1.5, 0.81, 0.09)]
+    n = compare("half_point", answer, _half_point, exact, hint=hint,
+                show=lambda case: f"μ = {case[0]:g}, α = {case[1]:g}, β = {case[2]:g}")
+    trained = {(2.0, 0.8, 0.0): (0.2, 0.0), (2.0, 0.8, 0.2): (0.0, 0.2)}  # (μ, α, β) -> (s, p)
+    measured = {case: measured_half_point(case[0], *labels) for case, labels in trained.items()}
+    n += compare("half_point", answer, lambda *case: measured[case], list(trained), atol=0.08, rtol=0.0, hint=hint,
+                 show=lambda case: f"μ = {case[0]:g}, α = {case[1]:g}, β = {case[2]:g} (a D trained on the two "
+                                   f"Gaussians crosses 1/2 at {measured[case]:.3f})")
+    for (mu, alpha, beta), x in measured.items():
+        print(f"  μ = {mu:g}, α = {alpha:g}, β = {beta:g}: predicted {float(answer(mu, alpha, beta)):.3f}, "
+              f"a trained D crosses 1/2 at {x:.3f}")
+    return n

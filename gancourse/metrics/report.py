@@ -5,11 +5,19 @@ Fréchet distance (:mod:`gancourse.metrics.frechet`), precision and recall
 (:func:`gancourse.metrics.classifier.precision_recall`), and, in the classifier's space, the class
 coverage. :func:`beats_noise` and :func:`worse_than` compare two reports. Explained in 06_dcgan,
 07_wgan_gp and 09_conditional_and_beyond.
+
+For a conditional generator, :func:`per_class_report` scores the samples drawn for each class against
+the real images of that class only, and :func:`one_image_per_class` builds the control it is read
+against: a "generator" that draws the same real image for every request of a class, whose class hit
+rate is perfect and whose variety within a class is nil. Explained in 09_conditional_and_beyond.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+
+import numpy as np
+import torch
 
 from gancourse.metrics.classifier import CoverageReport, class_coverage, precision_recall
 from gancourse.metrics.features import features_of
@@ -71,3 +79,73 @@ def worse_than(report: SampleReport, baseline: SampleReport, fd_ratio: float = 1
         raise ValueError("worse_than compares class coverage: make both reports with features='classifier'.")
     return (report.fd >= fd_ratio * baseline.fd
             and report.coverage.classes_present < baseline.coverage.classes_present)
+
+
+@dataclass
+class PerClassReport:
+    """Precision and recall of each class's samples against the real images of that class.
+
+    ``recall[i]`` is the share of the real images of class ``classes[i]`` that the samples drawn for that
+    class reach: a class drawn from one image reaches only exact copies of it, whichever image it is.
+    """
+
+    classes: list[int]
+    precision: list[float]
+    recall: list[float]
+
+    @property
+    def mean_recall(self) -> float:
+        return float(np.mean(self.recall))
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def per_class_scores(f_images, labels, f_real, real_labels, k: int = 3) -> PerClassReport:
+    """:class:`PerClassReport` from features: for each class c of ``real_labels``, the features of the images
+    drawn for c (``labels == c``) against those of the real images of c, by
+    :func:`gancourse.metrics.classifier.precision_recall` (each side needs more than ``k`` of each class)."""
+    f_images, f_real = np.asarray(f_images), np.asarray(f_real)
+    labels, real_labels = np.asarray(labels).reshape(-1), np.asarray(real_labels).reshape(-1)
+    if len(labels) != len(f_images) or len(real_labels) != len(f_real):
+        raise ValueError(f"one label per feature vector: got {len(labels)} labels for {len(f_images)} samples and "
+                         f"{len(real_labels)} for {len(f_real)} real images.")
+    classes = sorted(int(c) for c in np.unique(real_labels))
+    precision, recall = [], []
+    for c in classes:
+        fake_c, real_c = f_images[labels == c], f_real[real_labels == c]
+        if min(len(fake_c), len(real_c)) <= k:
+            raise ValueError(f"class {c} has {len(fake_c)} samples and {len(real_c)} real images; each side needs "
+                             f"more than k = {k}.")
+        p, r = precision_recall(real_c, fake_c, k=k)
+        precision.append(p)
+        recall.append(r)
+    return PerClassReport(classes, precision, recall)
+
+
+def per_class_report(images, labels, real, real_labels, features: str = "classifier", k: int = 3,
+                     device=None) -> PerClassReport:
+    """:func:`per_class_scores` of ``images`` drawn for ``labels`` against ``real`` of ``real_labels``
+    (images (N, C, H, W) in [-1, 1]), in ``features``."""
+    f_images, f_real = (features_of(x, features, device=device) for x in (images, real))
+    return per_class_scores(f_images, torch.as_tensor(labels).cpu(), f_real, torch.as_tensor(real_labels).cpu(), k=k)
+
+
+def one_image_per_class(real, real_labels, per_class: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The one-image-per-class control: for each class, in order, the first real image of it repeated
+    ``per_class`` times; returns ``(images, labels)``, laid out as ``labels.repeat_interleave(per_class)``."""
+    real_labels = torch.as_tensor(real_labels).cpu()
+    classes = torch.unique(real_labels)
+    first = torch.stack([torch.nonzero(real_labels == c)[0, 0] for c in classes])
+    return real[first.to(real.device)].repeat_interleave(per_class, 0), classes.repeat_interleave(per_class)
+
+
+def more_varied_than(report: PerClassReport, control: PerClassReport, factor: float = 10.0) -> bool:
+    """True when ``report``'s recall, averaged over the classes, is above ``factor`` times ``control``'s.
+
+    09_conditional_and_beyond reads it against :func:`one_image_per_class`: the samples of each class
+    reach many more of that class's real images than one image per class can.
+    """
+    if report.classes != control.classes:
+        raise ValueError(f"the two reports score other classes: {report.classes} and {control.classes}.")
+    return report.mean_recall > factor * control.mean_recall
