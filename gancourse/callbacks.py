@@ -6,6 +6,7 @@ calls it every k steps and at the end. Explained in 06_dcgan and 07_wgan_gp.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,6 +32,35 @@ class SampleGrids:
             return
         self.steps.append(step)
         self.images.append(generate(G, self.z))
+
+
+@dataclass
+class GeneratorCopies:
+    """Keeps a frozen copy of G (on the CPU, in eval mode, without gradients) at every call.
+
+    ``generators[i]`` is G as it was at ``steps[i]``, for measuring a checkpoint afterwards with fresh
+    networks (:func:`gancourse.experiments.estimates_on_checkpoints`); ``every`` keeps one call in that many
+    (the first always), since a copy holds all of G's weights.
+    """
+
+    every: int = 1
+    steps: list[int] = field(default_factory=list)
+    generators: list[torch.nn.Module] = field(default_factory=list)
+
+    def __post_init__(self):
+        if self.every < 1:
+            raise ValueError(f"every must be at least 1, got {self.every}.")
+        self._calls = 0
+
+    def __call__(self, step, G, D, history) -> None:
+        if self.steps and self.steps[-1] == step:
+            return
+        self._calls += 1
+        if (self._calls - 1) % self.every:
+            return
+        frozen = copy.deepcopy(G).cpu().eval().requires_grad_(False)
+        self.steps.append(step)
+        self.generators.append(frozen)
 
 
 @dataclass

@@ -291,6 +291,42 @@ def train_image_gan(recipe: str, data, *, steps: int, batch_size: int = 128, wid
     return G, D, history
 
 
+@dataclass
+class CheckpointEstimates:
+    """What fresh networks fitted to each frozen checkpoint of a run read off it, one value per checkpoint."""
+
+    js: list[float]  # (log 4 − the fresh DCGAN discriminator's loss) / 2, averaged over its last fifth of steps
+    w: list[float]  # the fresh WGAN-GP critic's mean D(real) − mean D(fake), averaged the same way
+
+
+def estimates_on_checkpoints(generators, data, *, steps: int, batch_size: int = 64, width: int = 16, device=None,
+                             seed: int = 1) -> CheckpointEstimates:
+    """Fit a fresh DCGAN discriminator and a fresh WGAN-GP critic (one update a step, each recipe's optimiser
+    and loss, G held fixed) for ``steps`` steps against each generator of ``generators`` (frozen copies, e.g.
+    :class:`gancourse.callbacks.GeneratorCopies`); return their estimates of JS and W₁ on each.
+
+    Every checkpoint meets networks with the same initial weights and the same real batches, so the two
+    estimates differ between checkpoints only through G, never through how long a network has trained.
+    """
+    import numpy as np
+
+    js, w = [], []
+    tail = max(steps // 5, 1)
+    for G in generators:
+        for recipe in ("dcgan", "wgan-gp"):
+            torch.manual_seed(seed)
+            _, D = image_networks(data.channels, data.image_size, width=width, z_dim=G.z_dim,
+                                  norm=get_recipe(recipe).critic_norm)
+            _, _, history = train_image_gan(recipe, data, steps=steps, batch_size=batch_size, width=width,
+                                            device=device, seed=seed, G=copy.deepcopy(G), D=D, train_g=False,
+                                            n_critic=1, progress=False)
+            if recipe == "dcgan":
+                js.append(float((np.log(4) - np.mean(history.d_loss[-tail:])) / 2))
+            else:
+                w.append(float(np.mean(history["w_estimate"][-tail:])))
+    return CheckpointEstimates(js, w)
+
+
 def train_conditional_gan(recipe: str, data, *, steps: int, batch_size: int = 128, width: int = 64, z_dim: int = 100,
                           device=None, seed: int = 0, **train_kwargs):
     """Train ``recipe`` as a class-conditional GAN on labelled images; return ``(G, D, history)``.

@@ -164,3 +164,31 @@ def agreement_after_peak(curve, scores) -> tuple[float, int]:
     if len(curve) - peak < 3:
         raise ValueError(f"the curve peaks at moment {peak} of {len(curve)}: fewer than three moments after it.")
     return float(spearmanr(curve[peak:], scores[peak:]).statistic), peak
+
+
+def relative_span(values) -> float:
+    """(largest − smallest) / mean of ``values``: how far a measurement moves, on its own scale."""
+    values = [float(v) for v in values]
+    mean = sum(values) / len(values)
+    if mean == 0:
+        raise ValueError("relative_span needs values whose mean is not 0.")
+    return (max(values) - min(values)) / abs(mean)
+
+
+def orders_while_pinned(estimate, pinned, scores, *, rho: float = 0.8, ratio: float = 10.0) -> bool:
+    """True when ``estimate`` follows ``scores`` in rank (Spearman's ρ ≥ ``rho``) while it moves, on its own
+    scale, more than ``ratio`` times as far as ``pinned`` (:func:`relative_span`).
+
+    All three are measured on the same frozen checkpoints of one run, with fresh networks fitted to each
+    (:func:`gancourse.experiments.estimates_on_checkpoints`): for example the critic's Wasserstein estimate,
+    the discriminator's Jensen–Shannon estimate and the samples' Fréchet distance. Time plays no part,
+    so an estimate that passes measures the checkpoint, not how long the run had trained.
+    """
+    from scipy.stats import spearmanr
+
+    estimate, pinned, scores = ([float(v) for v in x] for x in (estimate, pinned, scores))
+    if not len(estimate) == len(pinned) == len(scores) >= 3:
+        raise ValueError(f"one value per checkpoint and at least three checkpoints, got {len(estimate)}, "
+                         f"{len(pinned)} and {len(scores)}.")
+    return bool(spearmanr(estimate, scores).statistic >= rho - 1e-9  # ρ is a ratio of sums: 0.8 can be 0.79999…
+                and relative_span(estimate) > ratio * relative_span(pinned))
