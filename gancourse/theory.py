@@ -7,8 +7,9 @@ V(D*, G) = 2 JS(p_data, p_g) - log 4 to many digits. It also holds the parallel-
 (JS = log 2 for every theta != 0, W1 = |theta|) with JS computed numerically between blurred lines, the
 lower bound on JS that any discriminator's value certifies, a sample estimate of W1, the derivative
 of the two generator losses with respect to the discriminator's logit, and which divergence each of
-those losses follows against D* (:func:`frozen_d_gradients`).
-Explained in 01_first_gan, 02_optimal_discriminator and 03_js_vs_wasserstein.
+those losses follows against D* (:func:`frozen_d_gradients`), and the gradient norm of the best critic under
+a gradient penalty (:func:`gp_critic_slope`, :func:`gp_slope_from_estimate`).
+Explained in 01_first_gan, 02_optimal_discriminator, 03_js_vs_wasserstein and 07_wgan_gp.
 """
 
 from __future__ import annotations
@@ -196,6 +197,19 @@ def gp_critic_slope(theta, gp_weight: float = 10.0):
     overshoots 1 a little: 1.05 at θ = 1 with λ = 10.
     """
     return 1.0 + np.abs(np.asarray(theta, dtype=np.float64)) / (2.0 * gp_weight)
+
+
+def gp_slope_from_estimate(w_estimate, gp_weight: float = 10.0):
+    """The gradient norm of the best penalised critic, predicted from that critic's own estimate Ŵ of W1.
+
+    On images W1 is unknown; what training shows is Ŵ = E f(real) − E f(fake). The best penalised critic
+    is the best 1-Lipschitz one stretched by s (:func:`gp_critic_slope`, with |θ| = W1), so it scores
+    Ŵ = s·W1 while s = 1 + W1/(2λ). Eliminating W1 gives s(s − 1) = Ŵ/(2λ), whose positive root is
+    s = (1 + √(1 + 2Ŵ/λ)) / 2. Reading Ŵ as W1 in 1 + Ŵ/(2λ) overshoots: that counts the stretch twice.
+    Explained in 07_wgan_gp.
+    """
+    w = np.maximum(np.asarray(w_estimate, dtype=np.float64), 0.0)
+    return 0.5 * (1.0 + np.sqrt(1.0 + 2.0 * w / gp_weight))
 
 
 def sample_w1(x_real, x_fake) -> float:

@@ -26,7 +26,7 @@ from gancourse.check.ch03_js_vs_wasserstein import js_lower_bound, sample_w1
 from gancourse.check.ch04_mode_collapse import blind_spot, high_quality_share, modes_captured
 from gancourse.check.ch05_wgan import clip_weights, clipped_lipschitz_bound, largest_safe_clip, wasserstein_critic_loss
 from gancourse.check.ch06_dcgan import conv_output_side, conv_transpose_output_side, doubling_layers, slerp
-from gancourse.check.ch07_wgan_gp import gradient_penalty, interpolates
+from gancourse.check.ch07_wgan_gp import batch_dependence, gradient_penalty, interpolates
 from gancourse.check.ch08_evaluation import frechet_distance, inception_score, kl_to_uniform, predicted_fd
 from gancourse.check.ch09_conditional_and_beyond import conditioned_input, hinge_d_loss
 
@@ -34,6 +34,7 @@ __all__ = [
     "ExerciseError", "compare", "nonsaturating_loss", "discriminator_loss", "optimal_discriminator",
     "js_divergence", "js_lower_bound", "sample_w1", "high_quality_share", "modes_captured", "blind_spot",
     "wasserstein_critic_loss", "clip_weights", "clipped_lipschitz_bound", "largest_safe_clip", "conv_output_side",
-    "conv_transpose_output_side", "doubling_layers", "slerp", "interpolates", "gradient_penalty", "frechet_distance",
+    "conv_transpose_output_side", "doubling_layers", "slerp", "interpolates", "gradient_penalty",
+    "batch_dependence", "frechet_distance",
     "inception_score", "kl_to_uniform", "predicted_fd", "hinge_d_loss", "conditioned_input",
 ]

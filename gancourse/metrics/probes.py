@@ -3,11 +3,14 @@
 These measure what D tells the generator, without changing D: ‖∇ₓD‖ at given points or between
 real and fake samples (what the gradient penalty pushes towards 1), the share of weights sitting on
 the clipping bound, D's probabilities for a batch of images, the gradient a generator receives
-(one-parameter or any network), and how well a critic's gradient follows the optimal transport
-plan. Explained in 01_first_gan, 03_js_vs_wasserstein, 05_wgan, 06_dcgan and 07_wgan_gp.
+(one-parameter or any network), how well a critic's gradient follows the optimal transport
+plan, and a penalised critic's norms against the optimum's (:func:`penalised_norms`).
+Explained in 01_first_gan, 03_js_vs_wasserstein, 05_wgan, 06_dcgan and 07_wgan_gp.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import torch
 
@@ -32,6 +35,41 @@ def critic_gradient_norms(D: torch.nn.Module, x_real: torch.Tensor, x_fake: torc
     """
     x_hat = interpolates(x_real.cpu(), x_fake.cpu(), generator=torch.Generator().manual_seed(seed))
     return input_gradient_norms(D, x_hat)
+
+
+@dataclass
+class PenalisedNorms:
+    """A penalised critic's gradient norms between real and fake samples, beside what 03's optimum predicts."""
+
+    norms: torch.Tensor  # ‖∇ₓD(x̂)‖ at random interpolates, (N,)
+    w_estimate: float  # mean D(real) − mean D(fake) on the same samples: the critic's Ŵ
+    predicted: float  # the best penalised critic's norm for that Ŵ (theory.gp_slope_from_estimate)
+
+    @property
+    def median(self) -> float:
+        return float(self.norms.median())
+
+    def agrees(self, tol: float) -> bool:
+        """True when the median norm is within ``tol`` of the prediction."""
+        return abs(self.median - self.predicted) <= tol
+
+
+def penalised_norms(D: torch.nn.Module, x_real: torch.Tensor, x_fake: torch.Tensor, gp_weight: float = 10.0,
+                    seed: int = 0, batch_size: int = 256) -> PenalisedNorms:
+    """:class:`PenalisedNorms` of critic ``D`` on paired ``x_real`` and ``x_fake``, under a penalty of weight λ.
+
+    A critic near the penalised optimum has norms around ``predicted``, above 1 by about Ŵ/(2λ); a critic
+    trained without the penalty grows far beyond it. D is asked in the mode it is in (a WGAN-GP critic has
+    no batch norm, so its mode changes nothing).
+    """
+    from gancourse import theory
+
+    norms = critic_gradient_norms(D, x_real, x_fake, seed=seed)
+    with torch.no_grad():
+        scores = [torch.cat([D(chunk.to(_device(D))).float().flatten().cpu() for chunk in x.split(batch_size)])
+                  for x in (x_real, x_fake)]
+    w_estimate = float(scores[0].mean() - scores[1].mean())
+    return PenalisedNorms(norms, w_estimate, float(theory.gp_slope_from_estimate(w_estimate, gp_weight)))
 
 
 def transport_alignment(D: torch.nn.Module, x_fake: torch.Tensor, x_real: torch.Tensor) -> torch.Tensor:
