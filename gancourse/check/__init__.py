@@ -28,7 +28,7 @@ from gancourse.check.ch05_wgan import clip_weights, clipped_lipschitz_bound, lar
 from gancourse.check.ch06_dcgan import conv_output_side, conv_transpose_output_side, doubling_layers, slerp
 from gancourse.check.ch07_wgan_gp import batch_dependence, gradient_penalty, interpolates
 from gancourse.check.ch08_evaluation import frechet_distance, inception_score, kl_to_uniform, predicted_fd
-from gancourse.check.ch09_conditional_and_beyond import conditioned_input, hinge_d_loss
+from gancourse.check.ch09_conditional_and_beyond import conditioned_input, half_point, hinge_d_loss
 
 __all__ = [
     "ExerciseError", "compare", "nonsaturating_loss", "discriminator_loss", "optimal_discriminator",
@@ -36,5 +36,5 @@ __all__ = [
     "wasserstein_critic_loss", "clip_weights", "clipped_lipschitz_bound", "largest_safe_clip", "conv_output_side",
     "conv_transpose_output_side", "doubling_layers", "slerp", "interpolates", "gradient_penalty",
     "batch_dependence", "frechet_distance",
-    "inception_score", "kl_to_uniform", "predicted_fd", "hinge_d_loss", "conditioned_input",
+    "inception_score", "kl_to_uniform", "predicted_fd", "hinge_d_loss", "conditioned_input", "half_point",
 ]
