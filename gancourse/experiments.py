@@ -429,3 +429,77 @@ def discriminator_confidence(data, settings: dict[str, dict], *, steps: int, bat
         with torch.no_grad():
             scores[name] = tuple(torch.sigmoid(D(x.to(device))).mean().item() for x in (x_real, x_fake))
     return scores
+
+
+@dataclass
+class ThetaWalk:
+    """θ of the parallel-lines generator before and after each generator step, per generator loss (03)."""
+
+    theta: dict[str, list[float]]  # "minimax" / "nonsaturating" / "wasserstein" -> θ at the start, then per step
+    lr_g: float  # the step size on θ (plain SGD: a step is lr_g times the gradient)
+    n_critic: int  # D or critic steps before each θ step
+    gp_weight: float  # λ of the critic's gradient penalty
+
+
+def theta_walk(start: LinesResult, steps: int = 30, *, losses=("minimax", "nonsaturating", "wasserstein"),
+               n_critic: int = 5, lr_g: float = 0.05, lr_d: float = 0.01, gp_weight: float = 10.0,
+               seed: int = 0) -> ThetaWalk:
+    """Let θ move: from ``start.theta``, ``steps`` generator steps under each loss, each after ``n_critic`` D steps.
+
+    The minimax and non-saturating generators play against copies of ``start.D``, the Wasserstein one
+    against a copy of ``start.critic`` (refit with ``gp_weight`` times the gradient penalty), so all
+    three begin where :func:`parallel_lines_experiment` left the networks. Both players use plain SGD, so
+    that a step on θ is ``lr_g`` times its gradient: Adam would divide the gradient by its own size and
+    hide the vanishing one (notebook 01's race does the same).
+    """
+    real = ParallelLines(0.0)
+    paths = {}
+    for loss in losses:
+        G = ParallelLinesGenerator(start.theta)
+        D = copy.deepcopy(start.critic if loss == "wasserstein" else start.D)
+        path = [start.theta]
+
+        def record(step, G, D, history, path=path):
+            path.append(G.theta.item())
+
+        train(G, D, ToyBatches(real, 256, seed=seed), loss=loss, steps=steps, n_critic=n_critic, optimizer="sgd",
+              lr_g=lr_g, lr_d=lr_d, gp_weight=gp_weight if loss == "wasserstein" else 0.0, seed=seed, device="cpu",
+              callbacks=[record], callback_every=1, log_every=steps, progress=False)
+        paths[loss] = path[:steps + 1]  # the loop also calls back once at the end
+    return ThetaWalk(theta=paths, lr_g=lr_g, n_critic=n_critic, gp_weight=gp_weight)
+
+
+@dataclass
+class Sharpening:
+    """The generator's gradient on θ through a BCE discriminator, recorded while D trains, at several θ (03)."""
+
+    steps: list[int]  # D steps done at each record
+    grad_nonsaturating: dict[float, list[float]]  # θ -> d(-E log D(G))/dθ at each record
+    grad_minimax: dict[float, list[float]]  # θ -> d E log(1 - D(G))/dθ at each record
+
+
+def discriminator_sharpening(thetas=(0.25, 1.0, 2.0), steps: int = 300, record_every: int = 50, *,
+                             lr: float = 3e-3, seed: int = 0) -> Sharpening:
+    """Train a BCE discriminator against the line at each θ, and read both generator gradients as it trains.
+
+    The same network and settings as :func:`parallel_lines_experiment` (Adam, the rate decaying on a
+    cosine over ``steps``). Shows what sets the size of the non-saturating gradient: D's sharpness
+    and the gap it has to bridge, not W1 = |θ|, whose slope is 1 everywhere.
+    """
+    real = ParallelLines(0.0)
+    records = {}
+    for theta in thetas:
+        torch.manual_seed(seed)
+        D, G = MLPDiscriminator(2, hidden=64, depth=2), ParallelLinesGenerator(theta)
+        rows = records.setdefault(float(theta), {})  # D steps -> (non-saturating, minimax) gradient
+
+        def record(step, G, D, history, rows=rows):  # the loop's call at the end may repeat a step
+            rows[step] = (theta_gradient(G, D, "nonsaturating"), theta_gradient(G, D, "minimax"))
+
+        train(G, D, ToyBatches(real, 256, seed=seed), train_g=False, loss="nonsaturating", steps=steps, lr_d=lr,
+              lr_schedule="cosine", seed=seed, device="cpu", log_every=steps, progress=False, callbacks=[record],
+              callback_every=record_every)
+    recorded = sorted(next(iter(records.values())))
+    return Sharpening(steps=recorded,
+                      grad_nonsaturating={t: [rows[s][0] for s in recorded] for t, rows in records.items()},
+                      grad_minimax={t: [rows[s][1] for s in recorded] for t, rows in records.items()})

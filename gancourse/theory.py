@@ -243,3 +243,53 @@ def generator_loss_grad(d_fake, loss: str) -> np.ndarray:
     if loss == "nonsaturating":
         return -(1.0 - d_fake)
     raise ValueError(f"unknown generator loss {loss!r}; use 'minimax' or 'nonsaturating'")
+
+
+# --- 03: where θ goes, and two points on a line ------------------------------------------------
+
+
+def penalised_critic_path(theta: float, steps: int, lr: float, gp_weight: float = 10.0) -> np.ndarray:
+    """θ before each of ``steps`` plain gradient steps of size ``lr`` against the best penalised critic.
+
+    Against the best linear critic (:func:`gp_critic_slope`) the generator's loss -E f(G_θ(z)) has
+    derivative s(θ)·sign(θ) with s = 1 + |θ| / (2λ), so each step moves θ by lr·s(θ) towards 0. The
+    path is what a critic that is refit to its optimum before every step would give, as far as θ = 0
+    (where the best critic turns round); a network that is refit for a few steps only follows it while it
+    keeps up. Returns ``steps + 1`` values, the start first. Explained in 03_js_vs_wasserstein.
+    """
+    path = [float(theta)]
+    for _ in range(steps):
+        t = path[-1]
+        path.append(t - lr * float(np.sign(t)) * float(gp_critic_slope(t, gp_weight)))
+    return np.asarray(path)
+
+
+def point_masses_js(p: dict, q: dict) -> float:
+    """JS between two distributions of finitely many point masses, given as {point: mass}.
+
+    The sum of the definition, ½ Σ p log(p/m) + ½ Σ q log(q/m) with m = (p + q)/2, over the points of
+    either; a point only one of them charges contributes its mass times log 2.
+    """
+    points = sorted(set(p) | set(q))
+    pv = np.array([p.get(x, 0.0) for x in points], dtype=np.float64)
+    qv = np.array([q.get(x, 0.0) for x in points], dtype=np.float64)
+    m = 0.5 * (pv + qv)
+    return float(0.5 * rel_entr(pv, m).sum() + 0.5 * rel_entr(qv, m).sum())
+
+
+def two_points_distances(theta: float) -> tuple[float, float]:
+    """(JS, W1) between p = ½δ₀ + ½δ₁ and q = p shifted by θ, computed from the point masses.
+
+    JS by :func:`point_masses_js`, W1 by scipy's one-dimensional ``wasserstein_distance``: neither
+    uses a formula in θ. Explained in 03_js_vs_wasserstein (its exercise).
+    """
+    from scipy.stats import wasserstein_distance
+
+    theta = float(theta)
+    points_p, points_q = [0.0, 1.0], [theta, 1.0 + theta]
+    p, q = {}, {}
+    for x in points_p:
+        p[x] = p.get(x, 0.0) + 0.5
+    for x in points_q:
+        q[x] = q.get(x, 0.0) + 0.5
+    return point_masses_js(p, q), float(wasserstein_distance(points_p, points_q))
