@@ -22,7 +22,7 @@ The checks of each notebook live in a module named after it (:mod:`gancourse.che
 from gancourse.check._compare import ExerciseError, compare
 from gancourse.check.ch01_first_gan import discriminator_loss, logit_gradients, nonsaturating_loss
 from gancourse.check.ch02_optimal_discriminator import d_star_half_points, js_divergence, optimal_discriminator
-from gancourse.check.ch03_js_vs_wasserstein import js_lower_bound, sample_w1
+from gancourse.check.ch03_js_vs_wasserstein import js_lower_bound, sample_w1, two_points_distances
 from gancourse.check.ch04_mode_collapse import blind_spot, high_quality_share, modes_captured
 from gancourse.check.ch05_wgan import clip_weights, clipped_lipschitz_bound, largest_safe_clip, wasserstein_critic_loss
 from gancourse.check.ch06_dcgan import conv_output_side, conv_transpose_output_side, doubling_layers, slerp
@@ -33,6 +33,7 @@ from gancourse.check.ch09_conditional_and_beyond import conditioned_input, half_
 __all__ = [
     "ExerciseError", "compare", "nonsaturating_loss", "discriminator_loss", "logit_gradients", "optimal_discriminator",
     "d_star_half_points",
+    "two_points_distances",
     "js_divergence", "js_lower_bound", "sample_w1", "high_quality_share", "modes_captured", "blind_spot",
     "wasserstein_critic_loss", "clip_weights", "clipped_lipschitz_bound", "largest_safe_clip", "conv_output_side",
     "conv_transpose_output_side", "doubling_layers", "slerp", "interpolates", "gradient_penalty",

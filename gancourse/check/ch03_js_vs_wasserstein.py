@@ -41,3 +41,43 @@ def sample_w1(answer: Callable) -> int:
                         "finds from the matrix of distances scipy.spatial.distance.cdist(x_real, x_fake). "
                         "Sending each point to its nearest neighbour lets several share one, and is too small.",
                    show=lambda case: names[id(case)])
+
+
+THETAS = (0.0, 0.5, -0.5, 1.0, -1.0, 0.25, 2.0, -2.0, 1.5, 0.999, -3.0)  # with the shifts where points meet
+
+
+def two_points_distances(answer: Callable) -> int:
+    """03: predicted JS(θ) and W1(θ) between p = ½δ₀ + ½δ₁ and p shifted by θ, held to the point masses.
+
+    The answer returns the pair (JS, W1) for one θ. The reference computes both from the masses
+    (:func:`gancourse.theory.two_points_distances`: the sum defining JS, and scipy's ``wasserstein_distance``),
+    at shifts where the two distributions share no point, one point, or both.
+    """
+    from gancourse import theory
+    from gancourse.check._compare import ExerciseError, _run
+
+    if not callable(answer):
+        raise ExerciseError(f"two_points_distances: expected a function, got {type(answer).__name__}.")
+
+    def part(i):
+        def one(theta):
+            got = _run(answer, theta)
+            if got is None:
+                return None
+            if not isinstance(got, (tuple, list)) or len(got) != 2:
+                raise ExerciseError("two_points_distances: return the pair (JS, W1) for the given θ.")
+            return got[i]
+        return one
+
+    show = lambda case: f"θ = {case[0]:g}"  # noqa: E731
+    n = compare("two_points_distances (JS)", part(0), lambda t: theory.two_points_distances(t)[0],
+                [(t,) for t in THETAS], atol=1e-6, show=show,
+                hint="JS only sees where the masses sit, not how far apart: work out, for each θ, which points of "
+                     "q land on points of p, and what the mixture m = (p + q)/2 is then. A point that only one of "
+                     "the two charges adds its mass times log 2.")
+    n += compare("two_points_distances (W1)", part(1), lambda t: theory.two_points_distances(t)[1],
+                 [(t,) for t in THETAS], atol=1e-6, show=show,
+                 hint="a distance is never negative. Every plan carries the mean of p to the mean of q, so none costs "
+                      "less than the distance between the two means; look for a plan that costs no more, "
+                      "for small shifts and for large ones.")
+    return n
