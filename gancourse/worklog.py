@@ -44,7 +44,7 @@ BUDGET = {
     "00_setup.ipynb": Share(seconds=15, updates=0, work=0),
     "01_first_gan.ipynb": Share(seconds=40, updates=4300, work=8.7e+09),
     "02_optimal_discriminator.ipynb": Share(seconds=35, updates=1000, work=2.2e+09),
-    "03_js_vs_wasserstein.ipynb": Share(seconds=35, updates=1300, work=1.5e+09),
+    "03_js_vs_wasserstein.ipynb": Share(seconds=40, updates=2200, work=2.5e+09),
     "04_mode_collapse.ipynb": Share(seconds=130, updates=17600, work=3.04e+11),
     "05_wgan.ipynb": Share(seconds=90, updates=5700, work=6.6e+10),
     "06_dcgan.ipynb": Share(seconds=105, updates=3300, work=3.7e+10),
