@@ -14,8 +14,9 @@ from gancourse.check._compare import ExerciseError, _logit_cases, _run, compare
 def nonsaturating_loss(answer: Callable) -> int:
     """01: the non-saturating generator loss, −E[log D(G(z))], from D's logits on fake samples."""
     return compare("nonsaturating_loss", answer, losses.g_nonsaturating, _logit_cases(),
-                   hint="G maximises log D(G(z)), so it minimises −mean(log σ(ℓ)); with logits ℓ, "
-                        "−log σ(ℓ) = softplus(−ℓ). The minimax loss mean(log(1 − σ(ℓ))) is the other one.",
+                   hint="G wants D(G(z)) near 1 and a loss is minimised: which sign, and which of log σ(ℓ) and "
+                        "log(1 − σ(ℓ)), is this loss? From logits, σ then log loses everything once σ(ℓ) "
+                        "rounds to 0; torch.nn.functional has a stable form of log σ. Average over the batch.",
                    show=lambda case: f"logits with mean {case[0].mean():.2f}")
 
 
@@ -25,8 +26,9 @@ def discriminator_loss(answer: Callable) -> int:
     cases = [(torch.randn(8, generator=g) * scale + shift, torch.randn(8, generator=g) * scale - shift)
              for scale, shift in ((1, 0), (2, 3), (2, -3), (0.1, 0))]
     return compare("discriminator_loss", answer, losses.d_bce, cases,
-                   hint="D maximises V = mean(log σ(ℓ_real)) + mean(log(1 − σ(ℓ_fake))), so its loss is −V; "
-                        "with logits, −log σ(ℓ) = softplus(−ℓ) and −log(1 − σ(ℓ)) = softplus(ℓ).",
+                   hint="D maximises V and a loss is minimised. Rewrite log(1 − σ(ℓ)) with σ(−ℓ) = 1 − σ(ℓ), so that "
+                        "both terms take the same stable function of a logit (torch.nn.functional has one), "
+                        "each averaged over its own batch.",
                    show=lambda case: f"real logits with mean {case[0].mean():.2f}, fake with mean {case[1].mean():.2f}")
 
 

@@ -45,9 +45,9 @@ def optimal_discriminator(answer: Callable) -> int:
     cases.append((p, q))
     return compare("optimal_discriminator", _as_tensors(answer),
                    lambda p_data, p_g: torch.as_tensor(theory.optimal_discriminator(p_data, p_g)), cases,
-                   hint="at each x, D maximises p_data log D + p_g log(1 − D), which is largest at "
-                        "D = p_data / (p_data + p_g): near 1 where the data outweigh the generator. "
-                        "Write it with array operations, so that it works on whole grids too.",
+                   hint="at each x, D maximises a·log D + b·log(1 − D) with a = p_data(x), b = p_g(x): set the "
+                        "derivative in D to 0 and solve. Write it with array operations, so that it works on "
+                        "whole grids too.",
                    show=lambda case: (f"p_data(x) = {case[0]:g}, p_g(x) = {case[1]:g}" if np.ndim(case[0]) == 0
                                       else f"two arrays of {len(case[0])} density values"))
 
@@ -61,9 +61,9 @@ def js_divergence(answer: Callable) -> int:
         cases.append((p, q, x))
         names[id(cases[-1])] = f"{name} on {len(x)} points of [{x[0]:g}, {x[-1]:g}]"
     return compare("js_divergence", answer, theory.js_divergence, cases,
-                   hint="compare both densities with their mixture m = (p + q) / 2, not with each other, and "
-                        "average the two KL divergences: ½ KL(p ‖ m) + ½ KL(q ‖ m), each "
-                        "np.trapezoid(p * np.log(p / m), x). It lies between 0 and log 2.",
+                   hint="compare both densities with their mixture, not with each other, and average the two KL "
+                        "divergences; each KL is an integral on the grid x (numpy has the trapezoid rule). "
+                        "The answer lies between 0 and log 2.",
                    show=lambda case: names[id(case)])
 
 

@@ -17,8 +17,9 @@ def js_lower_bound(answer: Callable) -> int:
     cases = [(torch.randn(16, generator=g) + shift, torch.randn(16, generator=g) - shift) for shift in (4, 1, -1)]
     cases.append((torch.zeros(16), torch.zeros(16)))  # a discriminator that shrugs certifies nothing
     return compare("js_lower_bound", answer, theory.js_lower_bound, cases,
-                   hint="V(D, G) ≤ V(D*, G) = 2 JS − log 4 for every D, so JS ≥ (V̂ + log 4) / 2 with "
-                        "V̂ = mean(log σ(ℓ_real)) + mean(log(1 − σ(ℓ_fake))); D = ½ everywhere gives 0.",
+                   hint="no D scores more than D* does, and 02 says what D* scores in terms of JS: turn "
+                        "that inequality round so that it bounds JS from below by the value V̂ this D "
+                        "reaches on the two batches. A D that says ½ everywhere must certify 0.",
                    show=lambda case: f"real logits with mean {case[0].mean():.2f}, fake with mean {case[1].mean():.2f}")
 
 
@@ -36,10 +37,10 @@ def sample_w1(answer: Callable) -> int:
         cases.append((real.sample(40, generator=g), fake.sample(40, generator=g)))
         names[id(cases[-1])] = f"40 points of each, {name}"
     return compare("sample_w1", answer, theory.sample_w1, cases,
-                   hint="every point of one cloud must be sent to a different point of the other (a matching); "
-                        "W1 is the mean distance of the best matching, which scipy.optimize.linear_sum_assignment "
-                        "finds from the matrix of distances scipy.spatial.distance.cdist(x_real, x_fake). "
-                        "Sending each point to its nearest neighbour lets several share one, and is too small.",
+                   hint="with equal weights every point of one cloud must be sent to a different point of the other "
+                        "(a matching), and W1 is the mean distance of the best matching: an assignment "
+                        "problem, which scipy solves. Sending each point to its nearest neighbour lets several "
+                        "share one, and is too small.",
                    show=lambda case: names[id(case)])
 
 

@@ -35,7 +35,7 @@ def high_quality_share(answer: Callable) -> int:
     return compare("high_quality_share", lambda s, c, std, _: answer(s, c, std),
                    lambda s, c, std, _: mode_coverage(s, c, std).high_quality_fraction, cases,
                    hint=f"a sample is of high quality when its distance to the nearest centre is at most "
-                        f"{HIGH_QUALITY_STDS:g}·std (torch.cdist(samples, centres).min(1) gives that distance); "
+                        f"{HIGH_QUALITY_STDS:g}·std (torch has pairwise distances); "
                         f"the threshold scales with std, it is not {HIGH_QUALITY_STDS:g} itself.",
                    show=lambda case: case[3])
 

@@ -13,9 +13,8 @@ from gancourse.check._compare import ExerciseError, _function, _score_cases, _to
 def wasserstein_critic_loss(answer: Callable) -> int:
     """05: the critic's loss to minimise, E[f(G(z))] − E[f(x)], from its scores on real and fake samples."""
     return compare("wasserstein_critic_loss", answer, losses.d_wasserstein, _score_cases(),
-                   hint="the critic maximises mean f(x_real) − mean f(x_fake); a loss is minimised, so return "
-                        "its negative, mean(fake_scores) − mean(real_scores). The scores are not probabilities: "
-                        "no sigmoid, no log.",
+                   hint="the critic maximises the gap between its mean score on real points and on fakes, and an "
+                        "optimizer minimises: which sign? The scores are not probabilities: no sigmoid, no log.",
                    show=lambda case: f"real scores with mean {case[0].mean():.2f}, fake scores with mean "
                                      f"{case[1].mean():.2f}")
 
@@ -37,9 +36,9 @@ def clip_weights(answer: Callable) -> int:
     _function("clip_weights", answer)
     return compare("clip_weights", lambda seed, c: _clipped(answer, seed, c),
                    lambda seed, c: _clipped(losses.clip_weights_, seed, c), [(0, 0.01), (1, 0.1), (2, 0.5)],
-                   hint="clamp every tensor of module.parameters() (weights and biases) in place, "
-                        "p.clamp_(-c, c), inside `with torch.no_grad():`; `p = p.clamp(-c, c)` makes a new "
-                        "tensor and leaves the module unchanged.",
+                   hint="every parameter tensor (weights and biases) must end in [−c, c], changed in place and without "
+                        "autograd recording the change; assigning a clamped copy to a loop variable makes a "
+                        "new tensor and leaves the module unchanged.",
                    show=lambda case: f"a fresh toy critic (seed {case[0]}) and c = {case[1]}")
 
 

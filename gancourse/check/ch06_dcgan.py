@@ -22,8 +22,8 @@ def conv_output_side(answer: Callable) -> int:
     from gancourse import models
 
     return compare("conv_output_side", answer, models.conv_output_side, _CONV_CASES, atol=0,
-                   hint="pad the side (i + 2p), count the places a kernel of k fits at steps of s: "
-                        "(i + 2p − k) // s + 1. The floor matters when s does not divide i + 2p − k.",
+                   hint="pad the side first, then count the positions where a kernel of k fits, starting at 0 and "
+                        "moving s at a time. Check by hand on a side of 5, k = 3: s = 1 gives 3, s = 2 gives 2.",
                    show=_show_conv)
 
 
@@ -32,8 +32,9 @@ def conv_transpose_output_side(answer: Callable) -> int:
     from gancourse import models
 
     return compare("conv_transpose_output_side", answer, models.conv_transpose_output_side, _CONV_TRANSPOSE_CASES,
-                   atol=0, hint="undo the convolution's map: the i inputs sit s apart, spanning (i − 1)·s + 1 "
-                                "places; the kernel adds k − 1, the padding takes 2p away: (i − 1)·s − 2p + k.",
+                   atol=0, hint="undo the convolution's map: the i inputs are spread s apart, each kernel "
+                                "placement widens the span by its own size less one, and the padding is "
+                                "cropped from both sides. Your formula must invert the previous exercise's.",
                    show=_show_conv)
 
 
@@ -49,9 +50,9 @@ def slerp(answer: Callable) -> int:
     from gancourse import latent
 
     return compare("slerp", answer, lambda z0, z1, t: latent.slerp(z0, z1, [t])[0], _slerp_cases(),
-                   hint="ω is the angle between z0 and z1, cos ω = z0·z1 / (|z0| |z1|); the weights are "
-                        "sin((1 − t)ω)/sin ω and sin(tω)/sin ω. The straight line (1 − t) z0 + t z1 is lerp: "
-                        "its midpoint is shorter than both ends.",
+                   hint="ω is the angle between z0 and z1 (from their dot product). Walk the arc in the plane of z0 "
+                        "and z1 so that the angle from z0 grows as tω; each weight is a ratio of sines. "
+                        "The straight line is lerp: its midpoint is shorter than both ends.",
                    show=lambda case: f"z0, z1 in {case[0].numel()} dimensions and t = {case[2]}")
 
 

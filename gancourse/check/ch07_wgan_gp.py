@@ -49,9 +49,10 @@ def gradient_penalty(answer: Callable) -> int:
         return losses.gradient_penalty(D, x_real, x_fake, alpha=_per_sample(alpha, x_real))
 
     n = compare("gradient_penalty", answer, reference, cases,
-                hint="make x̂ (one alpha per sample), x_hat.requires_grad_(True), take "
-                     "torch.autograd.grad(D(x_hat).sum(), x_hat, create_graph=True)[0], one norm per sample "
-                     "over all its pixels (grad.flatten(1).norm(dim=1)), then the mean of (norm − 1)².",
+                hint="the gradient is with respect to x̂, so x̂ must ask autograd to track it; summing the scores "
+                     "gives each image the gradient of its own score, since the images do not interact. The "
+                     "penalty is itself trained on, so its graph must be kept. One norm per sample, over all "
+                     "its pixels and channels.",
                 show=lambda case: f"a critic {type(case[0]).__name__} and {_show_batch(case[1:])}")
     penalty = _run(answer, *cases[0])
     if not (isinstance(penalty, torch.Tensor) and penalty.requires_grad):

@@ -30,9 +30,9 @@ def frechet_distance(answer: Callable) -> int:
 
     return compare("frechet_distance", answer, lambda mu1, s1, mu2, s2: frechet.frechet_distance((mu1, s1), (mu2, s2)),
                    _gaussian_cases(), atol=1e-5,
-                   hint="the square root is of the matrix product Σ1Σ2 (scipy.linalg.sqrtm; keep its .real), "
-                        "not the product of two square roots: √Σ1·√Σ2 differs when Σ1 and Σ2 do not commute. "
-                        "And the trace term carries a factor 2.",
+                   hint="the square root is of the matrix product Σ1Σ2 (scipy.linalg has a matrix square root; "
+                        "keep its real part), not the product of two square roots: √Σ1·√Σ2 differs when "
+                        "Σ1 and Σ2 do not commute. And the trace term carries a factor 2.",
                    show=lambda case: f"Gaussians in {len(case[0])} dimensions")
 
 
@@ -50,8 +50,8 @@ def inception_score(answer: Callable) -> int:
 
     return compare("inception_score", answer, lambda probs: classifier.inception_score(probs, splits=1)[0],
                    _probability_cases(),
-                   hint="p(y) is the mean of the rows; KL(p(y|x) ‖ p(y)) = Σ_y p(y|x) log(p(y|x) / p(y)) per row, "
-                        "with 0 log 0 = 0 (scipy.special.xlogy or rel_entr); average over the rows, then exp.",
+                   hint="p(y) is the marginal over all the images; the score is built from each image's KL to it, with "
+                        "0 log 0 = 0 (scipy.special handles it). Mind the order: average, then exponentiate.",
                    show=lambda case: f"probabilities of shape {case[0].shape} whose largest entries average "
                                      f"{case[0].max(1).mean():.2f}")
 
@@ -65,9 +65,9 @@ def kl_to_uniform(answer: Callable) -> int:
              (rng.integers(0, 4, size=80), 10), (rng.choice(5, size=60, p=[0.5, 0.2, 0.1, 0.1, 0.1]), 5)]
     return compare("kl_to_uniform", answer,
                    lambda labels, n_classes: classifier.coverage_of_labels(labels, n_classes).kl_to_uniform, cases,
-                   hint="q_c is the share of the labels equal to c (np.bincount(labels, minlength=n_classes) / "
-                        "len(labels)); sum q_c log(q_c · n_classes) over the classes present (0 log 0 = 0), "
-                        "in nats (natural log). The other direction, KL(uniform ‖ q), is infinite for a missing class.",
+                   hint="q is the histogram of the labels as shares, with a slot for every class even when a class is "
+                        "missing; a missing class adds 0 (0 log 0 = 0). In nats (natural log). The other "
+                        "direction, KL(uniform ‖ q), is infinite for a missing class.",
                    show=lambda case: f"{len(case[0])} labels over {case[1]} classes, histogram "
                                      f"{np.bincount(case[0], minlength=case[1]).tolist()}")
 

@@ -24,7 +24,7 @@ def hinge_d_loss(answer: Callable) -> int:
     """09: the hinge loss of D, E[max(0, 1 - ℓ_real)] + E[max(0, 1 + ℓ_fake)], from D's logits."""
     return compare("hinge_d_loss", answer, losses.d_hinge, _logit_pairs(),
                    hint="each real logit is pushed above +1 and each fake one below -1, and a logit already past "
-                        "its margin costs nothing: clamp 1 - ℓ_real and 1 + ℓ_fake at 0 (F.relu) before averaging.",
+                        "its margin costs nothing: what does each term cost as a function of its logit?",
                    show=lambda case: f"real logits with mean {case[0].mean():.2f}, fake with mean {case[1].mean():.2f}")
 
 
@@ -44,8 +44,8 @@ def _label_cases(seed: int = 0) -> list[tuple]:
 def conditioned_input(answer: Callable) -> int:
     """09: a conditional generator's input, z (B, z_dim) with the one-hot label of y (B,) appended."""
     return compare("conditioned_input", answer, _conditioned_input, _label_cases(),
-                   hint="one_hot(y, n_classes) gives (B, n_classes); turn it to z's dtype and put it after z with "
-                        "torch.cat([...], dim=1). Its width is n_classes even when a batch lacks some class.",
+                   hint="the label's code has width n_classes even when a batch lacks some class, and must have z's "
+                        "dtype; it goes after z, along the feature axis, not the batch axis.",
                    show=lambda case: f"z of shape {tuple(case[0].shape)}, y = {case[1].tolist()}, n_classes {case[2]}")
 
 
