@@ -60,19 +60,17 @@ def measured_half_point(mu: float, label_smoothing: float, label_flip: float, st
                         seed: int = 0) -> float:
     """Where a D trained alone, data N(0, 1) against fakes N(μ, 1), crosses 1/2 (on a grid of step 0.002).
 
-    D is an MLP trained by :func:`gancourse.train.train` with ``train_g=False`` and the labelling's
+    D is an MLP trained alone by :func:`gancourse.experiments.fit_discriminator` with the labelling's
     options, so its real targets are α = (1 - p)(1 - s) and its fake ones β = p(1 - s) on average.
     """
-    from gancourse.data.toy import Gaussian, ToyBatches
-    from gancourse.models import DistributionSampler, MLPDiscriminator
-    from gancourse.train import train
+    from gancourse.data.toy import Gaussian
+    from gancourse.experiments import fit_discriminator
+    from gancourse.models import MLPDiscriminator
 
     torch.manual_seed(seed)
     D = MLPDiscriminator(1, hidden=32, depth=2)
-    train(DistributionSampler(Gaussian(mu, 1.0)), D, ToyBatches(Gaussian(0.0, 1.0), 512, seed=seed),
-          train_g=False, loss="nonsaturating", steps=steps, lr_d=2e-3, betas=(0.5, 0.999), lr_schedule="cosine",
-          seed=seed, device="cpu", log_every=steps, progress=False, label_smoothing=label_smoothing,
-          label_flip=label_flip)
+    fit_discriminator(D, Gaussian(0.0, 1.0), Gaussian(mu, 1.0), steps=steps, batch_size=512, lr=2e-3, seed=seed,
+                      label_smoothing=label_smoothing, label_flip=label_flip)
     x = torch.linspace(-1.0, mu + 1.0, int(round((mu + 2) / 0.002)) + 1)[:, None]  # (n, 1)
     with torch.no_grad():
         d = torch.sigmoid(D(x)).reshape(-1)

@@ -30,14 +30,16 @@ DISCRIMINATOR_LOSSES = {"bce": "nonsaturating", "wasserstein": "wasserstein"}  #
 
 
 def fit_discriminator(D, real, fake, *, loss: str = "bce", gp_weight: float = 0.0, steps: int = 500,
-                      batch_size: int = 256, lr: float = 1e-3, betas=(0.5, 0.999), seed: int = 0) -> list[float]:
+                      batch_size: int = 256, lr: float = 1e-3, betas=(0.5, 0.999), seed: int = 0,
+                      **train_kwargs) -> list[float]:
     """Train ``D`` alone, the generator held fixed; return the discriminator loss at every step.
 
     ``real`` is a toy distribution; ``fake`` a toy distribution or a generator module. ``loss="bce"``
     maximises V(D, G) = E log D(x) + E log(1 - D(G(z))); ``"wasserstein"`` maximises E f(x) - E f(G(z)),
     with ``gp_weight`` times the gradient penalty (10 in WGAN-GP). Each step draws fresh samples, so
     the returned losses are unbiased estimates of the population loss (-V for "bce"). The learning
-    rate decays to zero on a cosine, which lets D settle instead of jittering.
+    rate decays to zero on a cosine, which lets D settle instead of jittering. Other keywords go to
+    :func:`gancourse.train.train` (``label_smoothing``, ``label_flip``).
     """
     if loss not in DISCRIMINATOR_LOSSES:
         raise ValueError(f"unknown discriminator loss {loss!r}; choose one of {', '.join(DISCRIMINATOR_LOSSES)}.")
@@ -45,7 +47,7 @@ def fit_discriminator(D, real, fake, *, loss: str = "bce", gp_weight: float = 0.
     device = next(D.parameters()).device
     history = train(G, D, ToyBatches(real, batch_size, seed=seed), train_g=False, loss=DISCRIMINATOR_LOSSES[loss],
                     gp_weight=gp_weight, steps=steps, lr_d=lr, betas=tuple(betas), lr_schedule="cosine", seed=seed,
-                    device=str(device), log_every=steps, progress=False)
+                    device=str(device), log_every=steps, progress=False, **train_kwargs)
     return history.d_loss
 
 
