@@ -228,8 +228,12 @@ def load_networks(ckpt: dict, path, networks: dict) -> None:
             ) from e
 
 
-def load_generator(path):
-    """(G, checkpoint): the generator a checkpoint describes, rebuilt with its weights, in eval mode."""
+def load_generator(path, average: bool = True):
+    """(G, checkpoint): the generator a checkpoint describes, rebuilt with its weights, in eval mode.
+
+    Where the run kept G's moving average (``G_ema``, a recipe with ``ema_decay``), the weights are the
+    average's unless ``average=False``: the generator that recipe samples with.
+    """
     from gancourse.models import build
 
     ckpt = load_checkpoint(path)
@@ -237,7 +241,11 @@ def load_generator(path):
         G = build(ckpt["models"]["G"])
     except (TypeError, ValueError, KeyError) as e:
         raise CheckpointError(f"{path} describes a generator that cannot be built: {e}") from None
-    load_weights(ckpt, path, G=G)
+    if average and "G_ema" in ckpt:  # AveragedModel's state: "n_averaged" and the network under "module."
+        state = {k.removeprefix("module."): v for k, v in ckpt["G_ema"].items() if k.startswith("module.")}
+        load_networks({**ckpt, "G": state}, path, {"G": G})
+    else:
+        load_weights(ckpt, path, G=G)
     return G.eval(), ckpt
 
 

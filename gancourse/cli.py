@@ -23,6 +23,7 @@ import time
 import warnings
 
 from gancourse import __version__
+from gancourse.commands import choices
 from gancourse.errors import UserError
 
 # Modules of gancourse.commands, each with register(subparsers) where subparsers maps a group
@@ -81,7 +82,7 @@ def _main(argv: list[str] | None = None) -> tuple[int, str | None]:
 
 
 # the commands that train on several processes when started by torchrun; every other one needs one process
-DISTRIBUTED_COMMANDS = ("train dcgan", "train wgan-gp")
+DISTRIBUTED_COMMANDS = tuple(f"train {name}" for name in choices.IMAGE_RECIPES)
 
 
 def _check_one_process(args) -> None:
@@ -90,7 +91,7 @@ def _check_one_process(args) -> None:
     name = " ".join(a for a in (args.command, getattr(args, "kind", None)) if a)
     if world_size() > 1 and name not in DISTRIBUTED_COMMANDS:
         raise UserError(f"{name} runs in one process; start it without torchrun "
-                        f"(torchrun is for {' and '.join(DISTRIBUTED_COMMANDS)}).")
+                        f"(torchrun is for the image recipes, 'gancourse train dcgan' and the like).")
 
 
 def _run(args, debug: bool) -> tuple[int, str | None]:

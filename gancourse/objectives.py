@@ -25,6 +25,7 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import nn
 
+from gancourse.augment import DiffAugment
 from gancourse.errors import ConfigError
 from gancourse.losses import (
     bce_targets,
@@ -110,24 +111,33 @@ class Adversarial(Objective):
     real batch and fresh noise), then one generator step on the last critic step's fakes. The loss
     family, gradient penalty, R1 and weight clipping of the config make it a minimax, non-saturating,
     hinge or least-squares GAN, a WGAN or a WGAN-GP; ``train_g=False`` trains D alone against a fixed G.
-    The two phases are :meth:`discriminator` and :meth:`generator`.
+    The two phases are :meth:`discriminator` and :meth:`generator`. With ``augment``, both phases show D
+    the images through :class:`gancourse.augment.DiffAugment`; with ``G_ema`` (a
+    :func:`gancourse.train.generator_average` of G) the average is updated after every G step, saved
+    with the run, and handed to the callbacks in G's place.
     """
 
-    def __init__(self, G: nn.Module, D: nn.Module):
-        self.G, self.D = G, D
+    def __init__(self, G: nn.Module, D: nn.Module, G_ema: nn.Module | None = None):
+        self.G, self.D, self.G_ema = G, D, G_ema
 
     def networks(self) -> dict[str, nn.Module]:
-        return {"G": self.G, "D": self.D}
+        return {"G": self.G, "D": self.D, **({"G_ema": self.G_ema} if self.G_ema is not None else {})}
 
     @property
     def players(self) -> dict[str, tuple[str, ...]]:
         return {"D": ("D",), "G": ("G",)} if self.cfg.train_g else {"D": ("D",)}
 
     def train_modes(self, cfg) -> dict[str, bool]:
-        return {"G": cfg.train_g, "D": True}  # a fixed generator samples as at test time
+        modes = {"G": cfg.train_g, "D": True}  # a fixed generator samples as at test time
+        return {**modes, "G_ema": False} if self.G_ema is not None else modes
 
     def callback_args(self) -> tuple:
-        return self.G, self.D
+        return self.sampler, self.D
+
+    @property
+    def sampler(self) -> nn.Module:
+        """The generator that samples: G's moving average (a network of G's class) where the run keeps one."""
+        return self.G_ema.module if self.G_ema is not None else self.G
 
     def describe(self) -> dict:
         return {}  # the config holds all its settings; checkpoints written before objectives stay alike
@@ -135,6 +145,7 @@ class Adversarial(Objective):
     def bind(self, cfg, device, shard) -> None:
         super().bind(cfg, device, shard)
         self.d_loss_fn, self.g_loss_fn = get_loss_family(cfg.loss)
+        self.augment = DiffAugment(cfg.augment)  # the identity when cfg.augment is ""
 
     def judge(self, x, y):
         """D's logits for a batch; packed (PacGAN) when ``pack > 1``."""
@@ -192,15 +203,16 @@ class Adversarial(Objective):
         z = self.shard.draw(torch.randn, x_real.shape[0], self.G.z_dim, device=self.device)  # (b, z_dim) of (B, ·)
         with self.autocast(), (contextlib.nullcontext() if keep_fakes else torch.no_grad()):
             x_fake = self.G(z) if y is None else self.G(z, y)
+        x_real, x_fake_seen = self.augment(x_real), self.augment(x_fake.detach())  # DiffAugment: both alike
         with self.autocast():
-            real_logits, fake_logits = self.judge(x_real, y), self.judge(x_fake.detach(), y)
+            real_logits, fake_logits = self.judge(x_real, y), self.judge(x_fake_seen, y)
         logged = {"real_score": real_logits.detach().float().mean(), "fake_score": fake_logits.detach().float().mean()}
         with self.autocast():
             d_loss = self.discriminator_loss(real_logits.float(), fake_logits.float(), logged)
         if cfg.loss == "wasserstein":
             logged["w_estimate"] = logged["real_score"] - logged["fake_score"]
         r1_now = bool(cfg.r1_weight) and (last or not cfg.r1_lazy)  # lazy: on the last D step of the G step
-        penalties = self.penalties(x_real, x_fake, y, r1_now)
+        penalties = self.penalties(x_real, x_fake_seen, y, r1_now)  # on the images D judged
         logged.update(penalties)
         if "gp" in penalties:
             d_loss = d_loss + cfg.gp_weight * penalties["gp"]
@@ -210,7 +222,8 @@ class Adversarial(Objective):
         return x_fake, d_loss, logged
 
     def generator(self, x_fake, y) -> torch.Tensor:
-        """G's loss on the last critic step's fakes."""
+        """G's loss on the last critic step's fakes (augmented afresh, the gradient passing through)."""
+        x_fake = self.augment(x_fake)
         with self.autocast():
             return self.g_loss_fn(self.judge(x_fake, y).float())
 
@@ -230,6 +243,8 @@ class Adversarial(Objective):
             try:
                 g_loss = self.generator(x_fake, y)
                 update("G", g_loss)
+                if self.G_ema is not None:  # swa_utils.AveragedModel: avg ← β·avg + (1 − β)·G
+                    self.G_ema.update_parameters(self.G)
             finally:
                 self.D.requires_grad_(True)
         else:  # G is fixed: report its loss against D as it stood, without a step
@@ -240,7 +255,7 @@ class Adversarial(Objective):
 # The config's settings of the classic GAN, with the values that leave them out; other objectives refuse the rest.
 ADVERSARIAL_SETTINGS = {"loss": "nonsaturating", "n_critic": 1, "gp_weight": 0.0, "r1_weight": 0.0, "r1_lazy": False,
                         "clip_value": None, "pack": 1, "conditional": False, "train_g": True,
-                        "label_smoothing": 0.0, "label_flip": 0.0}
+                        "label_smoothing": 0.0, "label_flip": 0.0, "ema_decay": 0.0, "augment": ""}
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ class Recipe:
     settings: dict = field(default_factory=dict)  # train() keywords
     reference: str = ""  # where the numbers come from
     critic_norm: str = "batch"  # normalisation of an image D; "none" where a gradient penalty is per sample
+    critic_spectral_norm: bool = False  # every layer of an image D under spectral norm (Miyato et al. 2018)
     mixture_latent: bool = False  # toy G with a latent mixture of small Gaussians (MixtureLatentGenerator)
     refit_prior: bool = False  # after training, weight each mixture code by the share of the data nearest to it
     # fields of gancourse.bench.modes.ToySetup its benchmark figures were measured under (docs/benchmarks.md):
@@ -80,6 +81,32 @@ RECIPES: dict[str, Recipe] = {
                                "r1-mixture; the weights: MixtureLatentGenerator.refit_prior", mixture_latent=True,
                                refit_prior=True, measured_setup=_R1_MIXTURE_SETUP),
 }
+
+
+# The image recipes after 2017, each DCGAN's networks and budget with one or more tricks; `gancourse bench
+# quality` trains them side by side (docs/benchmarks.md). EMA's decay 0.995 (a half-life of 138 steps) suits
+# runs of a few thousand steps: 0.999 would still weigh the first weights at 47 % after 750 steps.
+_DCGAN = RECIPES["dcgan"].settings
+_SNGAN = {"loss": "hinge", "n_critic": 1, "lr_g": 2e-4, "lr_d": 2e-4, "betas": (0.5, 0.999)}
+_AUGMENT = {"augment": "translation,cutout"}
+RECIPES.update({
+    "dcgan-ema": Recipe("DCGAN, sampled from the exponential moving average of G's weights (decay 0.995)",
+                        {**_DCGAN, "ema_decay": 0.995}, "Karras et al. 2018; Yazıcı et al. 2019"),
+    "ttur": Recipe("DCGAN with two time-scales: D learns at 4e-4, G at 1e-4", {**_DCGAN, "lr_d": 4e-4, "lr_g": 1e-4},
+                   "Heusel et al. 2017 (the rates of Zhang et al. 2019)"),
+    "diffaugment": Recipe("DCGAN with DiffAugment (translation and cutout) on everything D sees",
+                          {**_DCGAN, **_AUGMENT}, "Zhao et al. 2020"),
+    "sngan": Recipe("hinge loss, spectral norm on every layer of D instead of batch norm, Adam 2e-4, β=(0.5, 0.999)",
+                    _SNGAN, "Miyato et al. 2018 (their setting C, one D step per G step)", critic_norm="none",
+                    critic_spectral_norm=True),
+    "sngan-ema-augment": Recipe("sngan with G's moving average (0.995) and DiffAugment (translation, cutout)",
+                                {**_SNGAN, **_AUGMENT, "ema_decay": 0.995},
+                                "Miyato et al. 2018; Karras et al. 2018; Zhao et al. 2020", critic_norm="none",
+                                critic_spectral_norm=True),
+})
+# the recipes `gancourse train <name>` trains on images, with the DCGAN networks
+IMAGE_RECIPES = ("dcgan", "wgan-gp", "hinge", "least-squares", "dcgan-ema", "ttur", "diffaugment", "sngan",
+                 "sngan-ema-augment")
 
 
 def get_recipe(name: str) -> Recipe:

@@ -44,9 +44,11 @@ from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
 import torch
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm.auto import tqdm
 
 from gancourse import __version__, worklog
+from gancourse.augment import parse_policy
 from gancourse.checkpoint import (
     CHECKPOINT,
     CONFIG,
@@ -68,8 +70,8 @@ from gancourse.losses import d_bce, get_loss_family
 from gancourse.models import describe
 from gancourse.objectives import Adversarial, Objective
 
-__all__ = ["CheckpointError", "History", "NonFiniteLossError", "Objective", "TrainConfig", "fit", "load_checkpoint",
-           "train", "train_classifier"]
+__all__ = ["CheckpointError", "History", "NonFiniteLossError", "Objective", "TrainConfig", "fit", "generator_average",
+           "load_checkpoint", "train", "train_classifier"]
 
 OPTIMIZERS = ("adam", "rmsprop", "sgd")
 LR_SCHEDULES = ("constant", "cosine", "multistep")
@@ -114,6 +116,8 @@ class TrainConfig:
     sync_bn: bool = False  # several CUDA processes: batch norm statistics over the global batch (SyncBatchNorm)
     label_smoothing: float = 0.0  # one-sided: D's real targets 1 - s, fake ones stay 0 (s = 0.1: Salimans et al. 2016)
     label_flip: float = 0.0  # share of D's labels swapped at each D step, drawn from the run's seeded stream
+    ema_decay: float = 0.0  # > 0: keep G's exponential moving average, β·avg + (1 − β)·G after each G step
+    augment: str = ""  # DiffAugment on D's inputs, real and fake: "translation", "cutout" or both, comma-separated
 
     @classmethod
     def make(cls, config: TrainConfig | None, overrides: dict) -> TrainConfig:
@@ -159,6 +163,11 @@ class TrainConfig:
         if (self.label_smoothing or self.label_flip) and get_loss_family(self.loss)[0] is not d_bce:
             raise ConfigError(f"label_smoothing and label_flip change the targets of D's BCE loss (minimax, "
                               f"nonsaturating); the {self.loss!r} loss has none.")
+        if not 0 <= self.ema_decay < 1:
+            raise ConfigError(f"ema_decay must be in [0, 1) (0: no average; 0.999 is usual), got {self.ema_decay}.")
+        if self.ema_decay and not self.train_g:
+            raise ConfigError("ema_decay averages G's weights over its steps; with train_g=False G takes none.")
+        parse_policy(self.augment)
         if self.pack > 1 and self.conditional:
             raise ConfigError("packing (pack > 1) and conditional training cannot be combined.")
 
@@ -221,9 +230,24 @@ def _cpu_threads(cfg: TrainConfig, device: torch.device, networks) -> int | None
     return cfg.cpu_threads or (1 if n_params < SMALL_MODEL_PARAMS else None)
 
 
+def generator_average(G: torch.nn.Module, decay: float) -> AveragedModel:
+    """G's exponential moving average, torch's ``AveragedModel`` with ``get_ema_multi_avg_fn(decay)``.
+
+    It starts as a copy of G; each :meth:`~torch.optim.swa_utils.AveragedModel.update_parameters`
+    moves every weight to β·avg + (1 − β)·G (Karras et al. 2018; Yazıcı et al. 2019). Batch norm's
+    running mean and variance are averaged the same way (``use_buffers=True``), so the average
+    normalises with statistics from the same window of steps as its weights, not with G's latest;
+    the batch counter, an integer, is averaged too and means nothing. ``average.module`` is a network
+    of G's class, to sample and evaluate.
+    """
+    if not 0 < decay < 1:
+        raise ConfigError(f"the average's decay must be in (0, 1), got {decay}.")
+    return AveragedModel(G, multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=True)
+
+
 def train(G, D, data, config: TrainConfig | None = None, *, out_dir=None, resume: bool = False,
           overwrite: bool = False, callbacks=(), progress: bool = True, meta: dict | None = None,
-          **overrides) -> History:
+          G_ema: AveragedModel | None = None, **overrides) -> History:
     """Train ``G`` against ``D`` on batches from ``data``; return the :class:`History`.
 
     ``fit(Adversarial(G, D), data, ...)``: the GAN of notebooks 01–09 through the one loop (:func:`fit`).
@@ -237,6 +261,11 @@ def train(G, D, data, config: TrainConfig | None = None, *, out_dir=None, resume
     that cannot return to its position (no ``state_dict``/``load_state_dict``, e.g. a plain DataLoader).
     ``meta`` is kept in the checkpoint as it is (the command line keeps its arguments there).
 
+    With ``ema_decay`` β > 0 the run keeps G's exponential moving average (``G_ema``, from
+    :func:`generator_average`; pass your own to read it afterwards), updated after every G step and
+    saved and resumed with the run; ``augment`` passes what D sees, real and fake, through
+    :class:`gancourse.augment.DiffAugment`.
+
     In a process group of several processes (:func:`gancourse.distributed.launch`, or one the caller
     started), every process calls ``train`` with the same arguments and ``data`` yielding the same
     global batches; each trains on its share, and rank 0 alone checks and writes ``out_dir``, shows
@@ -248,8 +277,13 @@ def train(G, D, data, config: TrainConfig | None = None, *, out_dir=None, resume
     ``sync_bn`` on several processes their BatchNorm layers are replaced by SyncBatchNorm, in place,
     with the same weights and ``state_dict`` keys.
     """
-    return fit(Adversarial(G, D), data, config, out_dir=out_dir, resume=resume, overwrite=overwrite,
-               callbacks=callbacks, progress=progress, meta=meta, **overrides)
+    cfg = TrainConfig.make(config, overrides)
+    if G_ema is not None and not cfg.ema_decay:
+        raise ConfigError("G_ema is given but ema_decay is 0: set ema_decay to the decay G_ema was built with.")
+    if cfg.ema_decay and G_ema is None:
+        G_ema = generator_average(G, cfg.ema_decay)
+    return fit(Adversarial(G, D, G_ema), data, cfg, out_dir=out_dir, resume=resume, overwrite=overwrite,
+               callbacks=callbacks, progress=progress, meta=meta)
 
 
 def fit(objective: Objective, data, config: TrainConfig | None = None, *, out_dir=None, resume: bool = False,

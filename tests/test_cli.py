@@ -208,7 +208,7 @@ def test_under_torchrun_a_refusal_is_what_torchruns_report_shows(tmp_path, monke
     monkeypatch.setenv("TORCHELASTIC_ERROR_FILE", str(error_file))  # torchrun names one file per process
     cli.entry()
     line = "gancourse train: error: train toy runs in one process; start it without torchrun (torchrun is for " \
-           "train dcgan and train wgan-gp)."
+           "the image recipes, 'gancourse train dcgan' and the like)."
     assert ended == [2] and capsys.readouterr().err.splitlines() == ([line] if rank == "0" else [])
     if rank != "0":  # it printed nothing and records nothing: the report names the line once, from rank 0 ...
         assert not error_file.exists()
@@ -272,11 +272,12 @@ def test_the_commands_choices_are_the_packages():
     from gancourse.data.toy import MIXTURE_SPEC_HELP, TOY_NAMES
     from gancourse.losses import LOSS_FAMILIES
     from gancourse.metrics.fid import FEATURES
-    from gancourse.recipes import RECIPES
+    from gancourse.recipes import IMAGE_RECIPES, RECIPES
 
     assert choices.LOSSES == tuple(LOSS_FAMILIES) and choices.TOY_DATASETS == tuple(TOY_NAMES)
     assert choices.IMAGE_DATASETS == tuple(DATASET_NAMES) and choices.FID_FEATURES == tuple(FEATURES)
     assert choices.RECIPES == tuple(RECIPES) and choices.BENCH_METHODS == tuple(METHODS)
+    assert choices.IMAGE_RECIPES == IMAGE_RECIPES
     assert choices.BENCH_MIXTURES == tuple(MIXTURES) and choices.MIXTURE_SPEC_HELP == MIXTURE_SPEC_HELP
     assert choices.BENCH_DEFAULTS == {k: getattr(ToySetup(), k) for k in choices.BENCH_DEFAULTS}
     assert choices.BENCH_MEASURED_SETUPS == {name: r.measured_setup for name, r in RECIPES.items() if r.measured_setup}

@@ -13,7 +13,10 @@ TOY_DATASETS = ("gaussian1d", "gaussian2d", "ring8", "grid25")  # gancourse.data
 IMAGE_DATASETS = ("fashion-mnist", "mnist", "cifar10", "celeba", "digits", "folder:PATH")  # data.images
 FID_FEATURES = ("inception", "classifier")  # gancourse.metrics.fid.FEATURES
 RECIPES = ("minimax", "minimax-sgd", "nonsaturating", "dcgan", "hinge", "least-squares", "wgan-clipping", "wgan-gp",
-           "pacgan4", "r1-mixture", "r1-only", "mixture-only", "r1-mixture-refit")  # gancourse.recipes.RECIPES
+           "pacgan4", "r1-mixture", "r1-only", "mixture-only", "r1-mixture-refit", "dcgan-ema", "ttur", "diffaugment",
+           "sngan", "sngan-ema-augment")  # gancourse.recipes.RECIPES
+IMAGE_RECIPES = ("dcgan", "wgan-gp", "hinge", "least-squares", "dcgan-ema", "ttur", "diffaugment", "sngan",
+                 "sngan-ema-augment")  # gancourse.recipes.IMAGE_RECIPES
 BENCH_METHODS = ("minimax", "nonsaturating", "wgan-gp", "pacgan4", "r1-mixture")  # gancourse.bench.modes.METHODS
 BENCH_MIXTURES = ("ring8", "grid25")  # gancourse.bench.modes.MIXTURES
 MIXTURE_SPEC_HELP = "ring8, grid25, ring:K:RADIUS:STD or grid:K:SPACING:STD (K a square for a grid)"  # data.toy

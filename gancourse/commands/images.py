@@ -1,4 +1,4 @@
-"""``gancourse train dcgan|wgan-gp`` and ``gancourse sample``: image GANs from the command line.
+"""``gancourse train <image recipe>`` (dcgan, wgan-gp, sngan, ...) and ``gancourse sample``: image GANs.
 
 ``train`` writes into ``--out``: ``checkpoint.pt``, ``history.json``, ``config.json`` (from the
 training loop) and a sample grid ``samples_<step>.png`` every ``--sample-every`` steps, the last
@@ -21,7 +21,7 @@ def run_train(args) -> int:
 
 
 def _train(args, device) -> int:
-    """``gancourse train dcgan|wgan-gp`` on ``device``: this process's own, under torchrun."""
+    """``gancourse train <image recipe>`` on ``device``: this process's own, under torchrun."""
     import time
 
     import torch
@@ -32,7 +32,7 @@ def _train(args, device) -> int:
     from gancourse.data.images import load_images
     from gancourse.distributed import Shard
     from gancourse.errors import CommandError
-    from gancourse.experiments import train_image_gan
+    from gancourse.experiments import train_image_recipe
     from gancourse.models import IMAGE_SIZES
 
     check_resume(args)
@@ -47,13 +47,13 @@ def _train(args, device) -> int:
     out = Path(args.out)
     fixed_z = torch.randn(64, args.z_dim, generator=torch.Generator().manual_seed(args.seed))
     start = time.perf_counter()
-    G, D, history = train_image_gan(
+    run = train_image_recipe(
         args.kind, data, steps=args.steps, batch_size=args.batch_size, width=args.width, z_dim=args.z_dim,
         device=device, seed=args.seed, out_dir=out, resume=args.resume, callbacks=[SampleFiles(fixed_z, out)],
         callback_every=args.sample_every, checkpoint_every=args.checkpoint_every, progress=not args.quiet,
         sync_bn=args.sync_bn, meta={"arguments": arguments(args)},
     )  # fmt: skip
-    seconds = time.perf_counter() - start
+    seconds, history = time.perf_counter() - start, run.history
     if shard.main:
         done = history.step[-1] if history.step else 0
         on = f" on {shard.world} processes" if shard.active else ""
@@ -79,20 +79,29 @@ def run_sample(args) -> int:
     if type(G).__name__ != "DCGANGenerator":
         raise CommandError(
             f"{args.checkpoint} holds a {type(G).__name__}, not an image generator; sample grids come from "
-            f"runs of 'gancourse train dcgan' or 'train wgan-gp'."
+            f"runs of 'gancourse train dcgan', 'train sngan' and the other image recipes."
         )
     y = torch.arange(args.n) % G.n_classes if G.n_classes else None  # a conditional G: the classes in turn
     save_image_grid(generate(G, n=args.n, seed=args.seed, y=y), out, nrow=args.nrow)
-    print(f"wrote {args.n} samples from step {ckpt['step']} to {args.out}")
+    which = " (G's moving average)" if "G_ema" in ckpt else ""
+    print(f"wrote {args.n} samples from step {ckpt['step']}{which} to {args.out}")
     return 0
 
 
 def register(groups) -> None:
     from gancourse.commands.arguments import count_or_zero, device, positive_int, sample_count
     from gancourse.commands.choices import IMAGE_DATASETS as DATASET_NAMES
+    from gancourse.commands.choices import IMAGE_RECIPES
 
-    for kind, what in (("dcgan", "DCGAN (Radford et al.)"), ("wgan-gp", "WGAN-GP: critic without batch norm")):
-        p = groups["train"].add_parser(kind, help=f"{what} on an image dataset")
+    helps = {"dcgan": "DCGAN (Radford et al.)", "wgan-gp": "WGAN-GP: critic without batch norm",
+             "hinge": "DCGAN's networks under the hinge loss",
+             "least-squares": "LSGAN: DCGAN's networks, least squares",
+             "dcgan-ema": "DCGAN sampled from G's moving average", "ttur": "DCGAN with D at 4e-4, G at 1e-4 (TTUR)",
+             "diffaugment": "DCGAN with DiffAugment (translation, cutout)",
+             "sngan": "hinge loss, spectral norm in D (SNGAN)",
+             "sngan-ema-augment": "sngan with G's moving average and DiffAugment"}
+    for kind in IMAGE_RECIPES:
+        p = groups["train"].add_parser(kind, help=f"{helps[kind]} on an image dataset")
         p.add_argument("--dataset", default="fashion-mnist", help=f"one of {', '.join(DATASET_NAMES)}")
         p.add_argument("--root", default=None,
                        help="the folder holding the dataset's files (then no other place is searched)")

@@ -5,9 +5,11 @@ from __future__ import annotations
 import copy
 import time
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import torch
 from torch import nn
+from torch.optim.swa_utils import AveragedModel
 
 from gancourse.config import resolve_device
 from gancourse.data.batches import TensorBatches
@@ -19,17 +21,31 @@ from gancourse.models import (
     sample_z,
 )
 from gancourse.recipes import get_recipe, speed_settings
-from gancourse.train import History, train
+from gancourse.train import History, generator_average, train
 
 
-def train_image_gan(recipe: str, data, *, steps: int, batch_size: int = 128, width: int = 64, z_dim: int = 100,
-                    device=None, seed: int = 0, G=None, D=None, **train_kwargs):
-    """Train ``recipe`` ("dcgan" or "wgan-gp") on an image dataset; return ``(G, D, history)``.
+class ImageRun(NamedTuple):
+    """What :func:`train_image_recipe` returns: the two networks, the history, and G's moving average."""
+
+    G: nn.Module
+    D: nn.Module
+    history: History
+    G_ema: AveragedModel | None  # None unless the recipe sets ema_decay
+
+    @property
+    def sampler(self) -> nn.Module:
+        """The generator to sample and evaluate: the average where the recipe keeps one, else G."""
+        return self.G_ema.module if self.G_ema is not None else self.G
+
+
+def train_image_recipe(recipe: str, data, *, steps: int, batch_size: int = 128, width: int = 64, z_dim: int = 100,
+                       device=None, seed: int = 0, G=None, D=None, **train_kwargs) -> ImageRun:
+    """Train ``recipe`` (one of :data:`gancourse.recipes.IMAGE_RECIPES`) on an image dataset; an :class:`ImageRun`.
 
     ``data`` is a dataset from :func:`gancourse.data.images.load_images`; it becomes one tensor on the
     training device. ``G`` and ``D`` default to :func:`gancourse.models.image_networks` with the
-    recipe's critic normalisation. Other keywords go to :func:`gancourse.train.train` (``out_dir``,
-    ``resume``, ``callbacks``, recipe overrides).
+    recipe's critic normalisation and spectral norm. Other keywords go to :func:`gancourse.train.train`
+    (``out_dir``, ``resume``, ``callbacks``, recipe overrides).
     """
     from gancourse.data.images import image_batches
 
@@ -37,11 +53,21 @@ def train_image_gan(recipe: str, data, *, steps: int, batch_size: int = 128, wid
     device = resolve_device(device)
     torch.manual_seed(seed)  # the networks' initial weights
     if G is None or D is None:
-        G, D = image_networks(data.channels, data.image_size, width=width, z_dim=z_dim, norm=spec.critic_norm)
+        G, D = image_networks(data.channels, data.image_size, width=width, z_dim=z_dim, norm=spec.critic_norm,
+                              spectral_norm=spec.critic_spectral_norm)
     batches = image_batches(data, batch_size, device=device, seed=seed)
     settings = {**spec.settings, **speed_settings(device), **train_kwargs}
-    history = train(G, D, batches, steps=steps, device=str(device), seed=seed, **settings)
-    return G, D, history
+    G_ema = generator_average(G, settings["ema_decay"]) if settings.get("ema_decay") else None
+    history = train(G, D, batches, steps=steps, device=str(device), seed=seed, G_ema=G_ema, **settings)
+    return ImageRun(G, D, history, G_ema)
+
+
+def train_image_gan(recipe: str, data, *, steps: int, batch_size: int = 128, width: int = 64, z_dim: int = 100,
+                    device=None, seed: int = 0, G=None, D=None, **train_kwargs):
+    """:func:`train_image_recipe`'s ``(G, D, history)``, for recipes without a moving average ("dcgan", "wgan-gp")."""
+    run = train_image_recipe(recipe, data, steps=steps, batch_size=batch_size, width=width, z_dim=z_dim,
+                             device=device, seed=seed, G=G, D=D, **train_kwargs)
+    return run.G, run.D, run.history
 
 
 @dataclass

@@ -60,15 +60,17 @@ def toy_networks(dim: int = 2, *, hidden: int = 128, depth: int = 3, z_dim: int 
 
 
 def image_networks(channels: int, image_size: int, *, width: int = 64, z_dim: int = 100, norm: str = "batch",
-                   n_classes: int | None = None, g_norm: str = "batch"):
-    """(G, D) DCGANs for ``channels``-channel ``image_size`` px images; ``norm`` is D's normalisation, ``g_norm`` G's.
+                   n_classes: int | None = None, g_norm: str = "batch", spectral_norm: bool = False):
+    """(G, D) DCGANs for ``channels``-channel ``image_size`` px images; ``norm`` is D's normalisation, ``g_norm`` G's;
+    ``spectral_norm`` puts every layer of D under spectral norm (Miyato et al. 2018).
 
     A WGAN-GP critic takes ``norm="none"``: batch norm makes each sample's score depend on the rest of
     the batch, while the gradient penalty constrains the gradient of one sample's score alone.
     """
     G = DCGANGenerator(z_dim=z_dim, image_size=image_size, channels=channels, width=width, n_classes=n_classes,
                        norm=g_norm)
-    D = DCGANDiscriminator(image_size=image_size, channels=channels, width=width, norm=norm, n_classes=n_classes)
+    D = DCGANDiscriminator(image_size=image_size, channels=channels, width=width, norm=norm, n_classes=n_classes,
+                           spectral_norm=spectral_norm)
     return G, D
 
 
