@@ -34,6 +34,7 @@ COMMAND_MODULES = [
     "gancourse.commands.images",
     "gancourse.commands.bench_speed",
     "gancourse.commands.bench_modes",
+    "gancourse.commands.bench_quality",
     "gancourse.commands.fid",
     "gancourse.commands.classifier",
     "gancourse.commands.exercises",

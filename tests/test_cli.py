@@ -267,6 +267,7 @@ def test_help_and_version_import_neither_torch_nor_scipy():
 
 def test_the_commands_choices_are_the_packages():
     from gancourse.bench.modes import METHODS, MIXTURES, ToySetup
+    from gancourse.bench.quality import DEFAULT_RECIPES as QUALITY_RECIPES
     from gancourse.commands import choices
     from gancourse.data.images import DATASET_NAMES
     from gancourse.data.toy import MIXTURE_SPEC_HELP, TOY_NAMES
@@ -277,7 +278,7 @@ def test_the_commands_choices_are_the_packages():
     assert choices.LOSSES == tuple(LOSS_FAMILIES) and choices.TOY_DATASETS == tuple(TOY_NAMES)
     assert choices.IMAGE_DATASETS == tuple(DATASET_NAMES) and choices.FID_FEATURES == tuple(FEATURES)
     assert choices.RECIPES == tuple(RECIPES) and choices.BENCH_METHODS == tuple(METHODS)
-    assert choices.IMAGE_RECIPES == IMAGE_RECIPES
+    assert choices.IMAGE_RECIPES == IMAGE_RECIPES and choices.BENCH_QUALITY_RECIPES == QUALITY_RECIPES
     assert choices.BENCH_MIXTURES == tuple(MIXTURES) and choices.MIXTURE_SPEC_HELP == MIXTURE_SPEC_HELP
     assert choices.BENCH_DEFAULTS == {k: getattr(ToySetup(), k) for k in choices.BENCH_DEFAULTS}
     assert choices.BENCH_MEASURED_SETUPS == {name: r.measured_setup for name, r in RECIPES.items() if r.measured_setup}

@@ -17,6 +17,8 @@ RECIPES = ("minimax", "minimax-sgd", "nonsaturating", "dcgan", "hinge", "least-s
            "sngan", "sngan-ema-augment")  # gancourse.recipes.RECIPES
 IMAGE_RECIPES = ("dcgan", "wgan-gp", "hinge", "least-squares", "dcgan-ema", "ttur", "diffaugment", "sngan",
                  "sngan-ema-augment")  # gancourse.recipes.IMAGE_RECIPES
+BENCH_QUALITY_RECIPES = ("dcgan", "dcgan-ema", "ttur", "diffaugment", "sngan",
+                         "sngan-ema-augment")  # gancourse.bench.quality.DEFAULT_RECIPES
 BENCH_METHODS = ("minimax", "nonsaturating", "wgan-gp", "pacgan4", "r1-mixture")  # gancourse.bench.modes.METHODS
 BENCH_MIXTURES = ("ring8", "grid25")  # gancourse.bench.modes.MIXTURES
 MIXTURE_SPEC_HELP = "ring8, grid25, ring:K:RADIUS:STD or grid:K:SPACING:STD (K a square for a grid)"  # data.toy
