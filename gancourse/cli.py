@@ -38,6 +38,7 @@ COMMAND_MODULES = [
     "gancourse.commands.fid",
     "gancourse.commands.classifier",
     "gancourse.commands.exercises",
+    "gancourse.commands.pretrained",
 ]
 
 
@@ -51,7 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     train = top.add_parser("train", help="train a GAN and write checkpoints, samples and history.json")
     train_sub = train.add_subparsers(dest="kind", metavar="KIND")
     train_sub.required = True
-    bench = top.add_parser("bench", help="benchmarks that print figures (modes, speed)")
+    bench = top.add_parser("bench", help="benchmarks that print figures (modes, quality, speed)")
     bench_sub = bench.add_subparsers(dest="bench", metavar="BENCHMARK")
     bench_sub.required = True
     groups = {"top": top, "train": train_sub, "bench": bench_sub}

@@ -51,7 +51,7 @@ def _train(args, device) -> int:
         args.kind, data, steps=args.steps, batch_size=args.batch_size, width=args.width, z_dim=args.z_dim,
         device=device, seed=args.seed, out_dir=out, resume=args.resume, callbacks=[SampleFiles(fixed_z, out)],
         callback_every=args.sample_every, checkpoint_every=args.checkpoint_every, progress=not args.quiet,
-        sync_bn=args.sync_bn, meta={"arguments": arguments(args)},
+        sync_bn=args.sync_bn, cpu_threads=args.threads, meta={"arguments": arguments(args)},
     )  # fmt: skip
     seconds, history = time.perf_counter() - start, run.history
     if shard.main:
@@ -75,6 +75,17 @@ def run_sample(args) -> int:
         raise CommandError(f"--out {out} is a folder; give the picture's file name, e.g. --out {out / 'grid.png'}.")
     if out.suffix.lower() not in (".png", ".jpg", ".jpeg"):
         raise CommandError(f"--out {out}: the picture is written as PNG or JPEG; end the name in .png or .jpg.")
+    if (args.checkpoint is None) == (args.pretrained is None):
+        raise CommandError("give a checkpoint (a run folder or its checkpoint.pt) or --pretrained NAME, not both; "
+                           "'gancourse pretrained list' names the shipped generators.")
+    if args.pretrained is not None:
+        from gancourse.pretrained import load
+
+        G = load(args.pretrained)
+        y = torch.arange(args.n) % G.n_classes if G.n_classes else None
+        save_image_grid(generate(G, n=args.n, seed=args.seed, y=y), out, nrow=args.nrow)
+        print(f"wrote {args.n} samples of the shipped generator {args.pretrained!r} to {args.out}")
+        return 0
     G, ckpt = load_generator(args.checkpoint)
     if type(G).__name__ != "DCGANGenerator":
         raise CommandError(
@@ -118,6 +129,8 @@ def register(groups) -> None:
         p.add_argument("--resume", action="store_true", help="continue the run in --out exactly where it stopped")
         p.add_argument("--device", type=device, default=None, help="cpu, cuda, mps (default: the best available)")
         p.add_argument("--seed", type=int, default=0)
+        p.add_argument("--threads", type=positive_int, default=None,
+                       help="CPU threads to train on (default: torch's choice)")
         p.add_argument("--sample-every", type=positive_int, default=500, help="steps between sample grids")
         p.add_argument("--checkpoint-every", type=count_or_zero, default=500)
         p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -126,7 +139,9 @@ def register(groups) -> None:
         p.set_defaults(func=run_train, kind=kind)
 
     p = groups["top"].add_parser("sample", help="a grid of images from a trained image GAN's checkpoint")
-    p.add_argument("checkpoint", help="checkpoint.pt (or the run folder holding it)")
+    p.add_argument("checkpoint", nargs="?", default=None, help="checkpoint.pt (or the run folder holding it)")
+    p.add_argument("--pretrained", default=None, metavar="NAME",
+                   help="a generator shipped with the package instead ('gancourse pretrained list')")
     p.add_argument("--n", type=sample_count, default=64, help="number of images (default 64)")
     p.add_argument("--out", default="grid.png", help="PNG file to write (default grid.png)")
     p.add_argument("--nrow", type=positive_int, default=8, help="images per row")

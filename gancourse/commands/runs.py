@@ -13,7 +13,7 @@ from pathlib import Path
 # Arguments a resumed run may change: how long, how often to write, where to look, what to show, and
 # how batch norm shares its statistics (a run may resume on any number of processes).
 RESUMABLE = {"steps", "checkpoint_every", "sample_every", "device", "quiet", "resume", "out", "root", "download",
-             "sync_bn"}
+             "sync_bn", "threads"}
 
 
 def arguments(args) -> dict:
