@@ -87,8 +87,7 @@ def load(name: str, path: Path = MANIFEST) -> nn.Module:
 
 def measure(G: nn.Module, n: int = 1000, seed: int = 0, dataset: str = "fashion-mnist") -> dict:
     """Scores of ``n`` samples of ``G`` (the noise of ``seed``) against ``n`` test images, classifier features."""
-    from gancourse.bench.quality import reference_sets
-    from gancourse.metrics.report import sample_report
+    from gancourse.metrics.report import reference_sets, sample_report
     from gancourse.models import generate
 
     reference, _ = reference_sets(dataset, "test", n)

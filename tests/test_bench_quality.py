@@ -3,9 +3,9 @@ import json
 import pytest
 
 from gancourse.bench import quality
-from gancourse.bench.quality import QualityResult, QualityRun, reference_sets, run_quality
+from gancourse.bench.quality import QualityResult, QualityRun, run_quality
 from gancourse.errors import ConfigError
-from gancourse.metrics.report import sample_report
+from gancourse.metrics.report import reference_sets, sample_report
 
 
 def _rows(x):

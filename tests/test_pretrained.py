@@ -25,7 +25,7 @@ def test_export_keeps_half_precision_weights_and_read_returns_float32(tmp_path):
     G, _ = image_networks(1, 28, width=8)
     export(G, tmp_path / "g.pt")
     H = read(tmp_path / "g.pt")
-    for (k, a), b in zip(G.state_dict().items(), H.state_dict().values()):
+    for (k, a), b in zip(G.state_dict().items(), H.state_dict().values(), strict=True):
         assert b.dtype == a.dtype, k
         torch.testing.assert_close(b, a.half().float() if a.is_floating_point() else a, rtol=0, atol=0)
     torch.save(G.state_dict(), tmp_path / "full.pt")

@@ -133,29 +133,6 @@ def load_average() -> float | None:
         return None
 
 
-def reference_sets(dataset: str, split: str, n: int, root=None) -> tuple[torch.Tensor, torch.Tensor]:
-    """``(reference, floor)``: ``n`` real images to score against, and ``n`` other real images scored as a sample.
-
-    ``split="test"``: ``n`` test images, and ``n`` train images for the floor. ``split="train"``: two disjoint
-    sets of ``n`` train images, so choosing a recipe never looks at the test split.
-    """
-    from gancourse.data.images import load_images
-
-    if split not in ("train", "test"):
-        raise ConfigError(f"--split must be 'train' or 'test', got {split!r}.")
-    train_x = load_images(dataset, root=root, split="train").tensors()[0]
-    order = torch.randperm(len(train_x), generator=torch.Generator().manual_seed(0))
-    if split == "train":
-        if 2 * n > len(train_x):
-            raise ConfigError(f"--n {n} needs {2 * n} train images; the train split has {len(train_x)}.")
-        return train_x[order[:n]], train_x[order[n:2 * n]]
-    test_x = load_images(dataset, root=root, split="test").tensors()[0]
-    if n > len(test_x):
-        raise ConfigError(f"--n {n} is more than the test split's {len(test_x)} images.")
-    test_order = torch.randperm(len(test_x), generator=torch.Generator().manual_seed(0))
-    return test_x[test_order[:n]], train_x[order[:n]]
-
-
 def cpu_seconds_per_step(recipe: str, data, *, width: int, batch_size: int, device, threads: int) -> float:
     """CPU seconds one generator step of ``recipe`` costs, from two short runs (their setup cancels out)."""
     from gancourse.experiments import train_image_recipe
@@ -183,7 +160,7 @@ def run_quality(recipes=DEFAULT_RECIPES, *, minutes: float | None = 5.0, steps: 
     from gancourse.data.images import load_images
     from gancourse.experiments import train_image_recipe
     from gancourse.metrics.fid import fid
-    from gancourse.metrics.report import features_for, sample_report
+    from gancourse.metrics.report import features_for, reference_sets, sample_report
     from gancourse.models import generate
 
     log = log or (lambda line: None)

@@ -3,7 +3,8 @@
 :func:`sample_report` measures them in one feature space (:mod:`gancourse.metrics.features`): the
 Fréchet distance (:mod:`gancourse.metrics.frechet`), precision and recall
 (:func:`gancourse.metrics.classifier.precision_recall`), and, in the classifier's space, the class
-coverage. :func:`beats_noise` and :func:`worse_than` compare two reports. Explained in 06_dcgan,
+coverage. :func:`reference_sets` picks the real images to score against and the real floor beside them.
+:func:`beats_noise` and :func:`worse_than` compare two reports. Explained in 06_dcgan,
 07_wgan_gp and 09_conditional_and_beyond.
 
 For a conditional generator, :func:`per_class_report` scores the samples drawn for each class against
@@ -19,6 +20,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import torch
 
+from gancourse.errors import ConfigError
 from gancourse.metrics.classifier import CoverageReport, class_coverage, precision_recall
 from gancourse.metrics.features import features_of
 from gancourse.metrics.frechet import frechet_distance, statistics
@@ -58,6 +60,29 @@ def sample_report(images, real, features: str = "classifier", device=None) -> Sa
     coverage = class_coverage(images, device=device) if features == "classifier" else None
     fd = frechet_distance(statistics(f_images), statistics(f_real), n=min(len(f_images), len(f_real)))
     return SampleReport(features, fd, precision, recall, coverage)
+
+
+def reference_sets(dataset: str, split: str, n: int, root=None) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(reference, floor)``: ``n`` real images to score against, and ``n`` other real images scored as a sample.
+
+    ``split="test"``: ``n`` test images, and ``n`` train images for the floor. ``split="train"``: two disjoint
+    sets of ``n`` train images, so choosing a recipe never looks at the test split.
+    """
+    from gancourse.data.images import load_images
+
+    if split not in ("train", "test"):
+        raise ConfigError(f"--split must be 'train' or 'test', got {split!r}.")
+    train_x = load_images(dataset, root=root, split="train").tensors()[0]
+    order = torch.randperm(len(train_x), generator=torch.Generator().manual_seed(0))
+    if split == "train":
+        if 2 * n > len(train_x):
+            raise ConfigError(f"--n {n} needs {2 * n} train images; the train split has {len(train_x)}.")
+        return train_x[order[:n]], train_x[order[n:2 * n]]
+    test_x = load_images(dataset, root=root, split="test").tensors()[0]
+    if n > len(test_x):
+        raise ConfigError(f"--n {n} is more than the test split's {len(test_x)} images.")
+    test_order = torch.randperm(len(test_x), generator=torch.Generator().manual_seed(0))
+    return test_x[test_order[:n]], train_x[order[:n]]
 
 
 def beats_noise(report: SampleReport, noise: SampleReport, ratio: float = 0.8) -> bool:
