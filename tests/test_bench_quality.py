@@ -71,3 +71,23 @@ def test_refusals_are_one_line(cli, capsys):
     assert "add --steps N" in capsys.readouterr().err
     with pytest.raises(ConfigError, match="more than the test split's 10000"):
         reference_sets("fashion-mnist", "test", 10_001)
+
+
+def test_table_merges_records_of_one_setting_and_refuses_others(tmp_path, cli, capsys):
+    def record(recipe, fd, n=64):
+        run = QualityRun(recipe, 0, 10, 1.0, 1.0, fd, 0.5, 0.5, 10)
+        result = QualityResult("fashion-mnist", "train", "classifier", n, 8, 16, "cpu", 1, 60.0,
+                               {"fd": 2.0, "precision": 0.7, "recall": 0.7, "classes_present": 10}, [run])
+        return json.dumps(result.to_dict())
+
+    (tmp_path / "a.json").write_text(record("dcgan", 30.0))
+    (tmp_path / "b.json").write_text(record("sngan", 12.0))
+    (tmp_path / "c.json").write_text(record("sngan", 12.0, n=128))
+    assert cli(["bench", "quality", "--table", str(tmp_path / "a.json"), str(tmp_path / "b.json")]) == 0
+    out = capsys.readouterr().out
+    assert "best: sngan, FD − floor 10.0 against dcgan's 28.0 (2.80× smaller)" in out
+    assert cli(["bench", "quality", "--table", str(tmp_path / "a.json"), str(tmp_path / "c.json")]) == 2
+    assert "measured differently (n)" in capsys.readouterr().err
+    (tmp_path / "d.json").write_text("{}")
+    assert cli(["bench", "quality", "--table", str(tmp_path / "d.json")]) == 2
+    assert "not a record" in capsys.readouterr().err

@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 import statistics as stats
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import torch
 
@@ -26,7 +26,7 @@ from gancourse.recipes import IMAGE_RECIPES
 
 BASELINE = "dcgan"
 DEFAULT_RECIPES = ("dcgan", "dcgan-ema", "ttur", "diffaugment", "sngan", "sngan-ema-augment")
-CALIBRATION_STEPS = (2, 10)  # a recipe's CPU cost per step: (time of 10 steps − time of 2) / 8
+CALIBRATION_STEPS = (4, 24)  # a recipe's CPU cost per step: (time of 24 steps − time of 4) / 20
 
 
 @dataclass
@@ -83,6 +83,22 @@ class QualityResult:
         """The recipe with the lowest mean FD."""
         return min(self.recipes(), key=lambda recipe: self.mean(recipe, "fd"))
 
+    @classmethod
+    def from_dict(cls, d: dict) -> QualityResult:
+        """The result a :meth:`to_dict` record (a ``--json`` file) holds."""
+        fields = {k: v for k, v in d.items() if k not in ("summary", "best")}
+        return cls(**{**fields, "runs": [QualityRun(**run) for run in d["runs"]]})
+
+    def merged(self, other: QualityResult) -> QualityResult:
+        """One table of two commands' runs, when they measured the same way against the same real images."""
+        same = ("dataset", "split", "features", "n", "width", "batch_size", "device", "threads", "budget_seconds")
+        differ = [k for k in same if getattr(self, k) != getattr(other, k)]
+        if differ or abs(self.floor["fd"] - other.floor["fd"]) > 1e-9:
+            raise ConfigError(f"these records measured differently ({', '.join(differ) or 'the real floor'}); "
+                              "merge only records of one setting.")
+        return replace(self, runs=self.runs + other.runs, inception={**self.inception, **other.inception},
+                       load=self.load + other.load)
+
     def to_dict(self) -> dict:
         d = asdict(self)
         d["summary"] = {recipe: {key: self.mean(recipe, key) for key in ("fd", "precision", "recall", "steps")}
@@ -102,17 +118,18 @@ class QualityResult:
         lines = [f"Sample quality per recipe on {self.dataset}, {budget}, {self.device} ({self.threads} threads); "
                  f"width {self.width}, batch {self.batch_size}",
                  f"  n = {self.n} samples against the {self.split} split, {self.features} features",
-                 f"  {'recipe':<20} {'seeds':>5} {'steps':>6} {'steps/s':>7} {'FD':>13} {'FD - floor':>10} "
-                 f"{'precision':>13} {'recall':>13} {'classes':>7}"]
+                 f"  {'recipe':<20} {'seeds':>5} {'steps':>6} {'CPU s':>5} {'steps/s':>7} {'FD':>13} "
+                 f"{'FD - floor':>10} {'precision':>13} {'recall':>13} {'classes':>7}"]
         for recipe in self.recipes():
             runs = self.of(recipe)
             classes = [run.classes_present for run in runs if run.classes_present is not None]
             lines.append(f"  {recipe:<20} {len(runs):>5} {round(self.mean(recipe, 'steps')):>6} "
-                         f"{self.mean(recipe, 'steps_per_second'):>7.2f} {spread(recipe, 'fd', '5.1f'):>13} "
+                         f"{self.mean(recipe, 'cpu_seconds'):>5.0f} {self.mean(recipe, 'steps_per_second'):>7.2f} "
+                         f"{spread(recipe, 'fd', '5.1f'):>13} "
                          f"{self.gap(recipe):>10.1f} {spread(recipe, 'precision', '.3f'):>13} "
                          f"{spread(recipe, 'recall', '.3f'):>13} {min(classes) if classes else '-':>7}")
         floor = self.floor
-        lines.append(f"  {'real floor':<20} {'':>5} {'':>6} {'':>7} {floor['fd']:>13.2f} {0.0:>10.1f} "
+        lines.append(f"  {'real floor':<20} {'':>5} {'':>6} {'':>5} {'':>7} {floor['fd']:>13.2f} {0.0:>10.1f} "
                      f"{floor['precision']:>13.3f} {floor['recall']:>13.3f} {floor['classes_present'] or '-':>7}")
         if self.runs:
             best = self.best()

@@ -10,6 +10,8 @@ def run(args) -> int:
     from gancourse.bench.quality import run_quality
     from gancourse.errors import ConfigError
 
+    if args.table:
+        return _table(args)
     if args.steps is None and args.device == "cuda":
         raise ConfigError("on a GPU the budget is generator steps: add --steps N (for example --steps 3000).")
     log = None if args.quiet else (lambda line: print(line, file=sys.stderr, flush=True))
@@ -23,6 +25,26 @@ def run(args) -> int:
         print(json.dumps(result.to_dict(), indent=2))
     else:
         print(result.summary())
+    return 0
+
+
+def _table(args) -> int:
+    """The table of ``--table`` records, merged into one (they must have measured the same way)."""
+    import functools
+    import json
+    from pathlib import Path
+
+    from gancourse.bench.quality import QualityResult
+    from gancourse.errors import CommandError
+
+    results = []
+    for name in args.table:
+        try:
+            results.append(QualityResult.from_dict(json.loads(Path(name).read_text())))
+        except (OSError, ValueError, KeyError, TypeError) as e:
+            raise CommandError(f"--table {name}: not a record of 'gancourse bench quality --json' ({e}).") from None
+    result = functools.reduce(QualityResult.merged, results)
+    print(json.dumps(result.to_dict(), indent=2) if args.json else result.summary())
     return 0
 
 
@@ -59,4 +81,6 @@ def register(groups) -> None:
                    help="CPU threads per run (default 1; 0: torch's choice)")
     p.add_argument("--json", action="store_true", help="JSON record on stdout (table and progress on stderr)")
     p.add_argument("--quiet", action="store_true", help="no line per run")
+    p.add_argument("--table", nargs="+", default=None, metavar="JSON",
+                   help="train nothing: print the table of these --json records, merged into one")
     p.set_defaults(func=run)
