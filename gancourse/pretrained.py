@@ -5,7 +5,8 @@ description and its weights in half precision), its SHA-256 and size, the ``ganc
 arguments that rebuild it, and the scores its samples reached (:func:`measure`: ``n`` samples of the
 noise of seed 0 against ``n`` test images, in the shipped classifier's features). :func:`load` checks
 the file against the manifest and returns the generator in float32; :func:`rebuild` runs the training
-command again, exports the result and records its checksum and scores; :func:`verify` measures a
+command again, exports the result (the moving average, or the raw generator where a record says
+``"average": false``) and records its checksum and scores; :func:`verify` measures a
 shipped file again and compares it with its record (``gancourse pretrained check``).
 """
 
@@ -125,24 +126,30 @@ def train_command(record: dict) -> list[str]:
 
 
 def rebuild(name: str, path: Path = MANIFEST, work_dir=None, log=print) -> dict:
-    """Train ``name`` again by its record's command, export the result over its file, and record it afresh."""
+    """Train ``name`` again by its record's command, export the result over its file, and record it afresh.
+
+    Every record with the same command is written from the same run: the generator's moving average, or
+    the raw generator where a record says ``"average": false``. Returns ``name``'s new record.
+    """
     from gancourse.checkpoint import load_generator
     from gancourse.cli import main
 
     records = manifest(path)
-    record = entry(name, path)
+    command = train_command(entry(name, path))
+    siblings = [key for key, record in records.items() if train_command(record) == command]
     with tempfile.TemporaryDirectory(dir=work_dir) as tmp:
         out = Path(tmp) / "run"
-        argv = [*train_command(record), "--out", str(out), "--quiet"]
+        argv = [*command, "--out", str(out), "--quiet"]
         log("gancourse " + " ".join(argv))
         if status := main(argv):
             raise CheckpointError(f"the training command of {name} ended with status {status}.")
-        G, _ = load_generator(out)  # the moving average where the recipe keeps one
-        file = path.parent / record["file"]
-        export(G, file)
-    record.update(sha256=sha256(file), bytes=file.stat().st_size, metrics=measure(read(file),
-                  n=record["metrics"]["n"], seed=record["metrics"]["seed"]))
-    records[name] = record
+        for key in siblings:
+            record = records[key]
+            G, _ = load_generator(out, average=record.get("average", True))
+            file = path.parent / record["file"]
+            export(G, file)
+            record.update(sha256=sha256(file), bytes=file.stat().st_size,
+                          metrics=measure(read(file), n=record["metrics"]["n"], seed=record["metrics"]["seed"]))
+            log(f"wrote {file} ({record['bytes'] / 1e6:.1f} MB): FD {record['metrics']['fd']:.2f}")
     path.write_text(json.dumps(records, indent=2) + "\n")
-    log(f"wrote {file} ({record['bytes'] / 1e6:.1f} MB): FD {record['metrics']['fd']:.2f}")
-    return record
+    return records[name]
