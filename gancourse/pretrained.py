@@ -78,7 +78,7 @@ def load(name: str, path: Path = MANIFEST) -> nn.Module:
     """The shipped generator ``name`` (float32, evaluation mode), once its file matches the manifest's checksum."""
     record = entry(name, path)
     file = path.parent / record["file"]
-    if not file.is_file():
+    if not file.is_file() or "sha256" not in record:
         raise CheckpointError(f"the package lacks {file}; rebuild it with '{record['rebuild']}'.")
     if sha256(file) != record["sha256"]:
         raise CheckpointError(f"{file} is not the file the manifest records (its checksum differs); "
@@ -136,6 +136,9 @@ def rebuild(name: str, path: Path = MANIFEST, work_dir=None, log=print) -> dict:
 
     records = manifest(path)
     command = train_command(entry(name, path))
+    if "--dataset" in command and command[command.index("--dataset") + 1] != "fashion-mnist":
+        raise CheckpointError(f"{name} trains on {command[command.index('--dataset') + 1]}; shipped generators are "
+                              "scored in the Fashion-MNIST classifier's features, so they train on fashion-mnist.")
     siblings = [key for key, record in records.items() if train_command(record) == command]
     with tempfile.TemporaryDirectory(dir=work_dir) as tmp:
         out = Path(tmp) / "run"

@@ -34,6 +34,22 @@ def test_a_time_budget_gives_a_costlier_recipe_fewer_steps(monkeypatch):
     assert steps == {"dcgan": 30, "sngan-ema-augment": 10}
 
 
+def test_the_cost_per_step_leaves_out_the_setup(monkeypatch):
+    import time
+
+    import gancourse.experiments
+
+    clock = [0.0]
+    monkeypatch.setattr(time, "process_time", lambda: clock[0])
+
+    def fake_run(recipe, data, *, steps, **kw):  # 7 s of setup, then 0.25 s a step
+        clock[0] += 7.0 + 0.25 * steps
+
+    monkeypatch.setattr(gancourse.experiments, "train_image_recipe", fake_run)
+    per_step = quality.cpu_seconds_per_step("dcgan", None, width=8, batch_size=16, device="cpu", threads=1)
+    assert per_step == pytest.approx(0.25)  # 24 steps' time over 24 would say 0.54: the setup counted as steps
+
+
 def test_bench_quality_end_to_end_at_a_tiny_budget(cli, capsys):
     assert cli(["bench", "quality", "--recipes", "dcgan", "sngan-ema-augment", "--steps", "2", "--seeds", "2",
                 "--n", "64", "--width", "8", "--json", "--quiet"]) == 0
@@ -63,12 +79,14 @@ def test_the_best_recipe_is_the_lowest_mean_fd_and_its_gap_is_against_the_floor(
 
 
 def test_refusals_are_one_line(cli, capsys):
-    with pytest.raises(ConfigError, match="--steps"):
-        run_quality(["dcgan"], minutes=None, steps=None)
+    with pytest.raises(ConfigError, match="give one budget"):
+        run_quality(["dcgan"], minutes=5, steps=10)
+    with pytest.raises(ConfigError, match="too few"):
+        run_quality(["dcgan"], steps=1, n=3)
     with pytest.raises(ConfigError, match="unknown image recipe"):
         run_quality(["ring8"], steps=1)
-    assert cli(["bench", "quality", "--device", "cuda"]) != 0
-    assert "add --steps N" in capsys.readouterr().err
+    with pytest.raises(ConfigError, match="add --steps N"):
+        run_quality(["dcgan"], device="meta")  # any device but the CPU: CPU time does not measure its work
     with pytest.raises(ConfigError, match="more than the test split's 10000"):
         reference_sets("fashion-mnist", "test", 10_001)
 
@@ -88,6 +106,11 @@ def test_table_merges_records_of_one_setting_and_refuses_others(tmp_path, cli, c
     assert "best: sngan, FD − floor 10.0 against dcgan's 28.0 (2.80× smaller)" in out
     assert cli(["bench", "quality", "--table", str(tmp_path / "a.json"), str(tmp_path / "c.json")]) == 2
     assert "measured differently (n)" in capsys.readouterr().err
-    (tmp_path / "d.json").write_text("{}")
-    assert cli(["bench", "quality", "--table", str(tmp_path / "d.json")]) == 2
-    assert "not a record" in capsys.readouterr().err
+    assert cli(["bench", "quality", "--table", str(tmp_path / "a.json"), str(tmp_path / "a.json")]) == 2
+    assert "both records hold dcgan seed 0" in capsys.readouterr().err
+    no_floor = json.loads(record("dcgan", 30.0))
+    del no_floor["floor"]["fd"]
+    for i, text in enumerate(["{}", "[1, 2]", "7", "not json", json.dumps(no_floor)]):
+        (tmp_path / f"bad{i}.json").write_text(text)
+        assert cli(["bench", "quality", "--table", str(tmp_path / f"bad{i}.json")]) == 2
+        assert "not a record" in capsys.readouterr().err

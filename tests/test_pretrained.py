@@ -86,6 +86,14 @@ def test_an_unknown_name_and_a_missing_file_are_one_line(tmp_path, cli, capsys):
         load("tiny", path)
     assert cli(["sample", "--pretrained", "nope", "--out", str(tmp_path / "a.png")]) == 2
     assert "gancourse pretrained list" in capsys.readouterr().err
+    for argv in (["sample", "--out", str(tmp_path / "a.png")],
+                 ["sample", str(tmp_path), "--pretrained", "nope", "--out", str(tmp_path / "a.png")]):
+        assert cli(argv) == 2 and "give one source of samples" in capsys.readouterr().err
+    records = json.loads(path.read_text())
+    records["tiny"]["train_arguments"] += ["--dataset", "mnist"]
+    path.write_text(json.dumps(records))
+    with pytest.raises(CheckpointError, match="trains on mnist"):
+        rebuild("tiny", path, work_dir=tmp_path, log=lambda line: None)
 
 
 def test_the_package_ships_a_generator():

@@ -65,6 +65,7 @@ class QualityResult:
     runs: list[QualityRun] = field(default_factory=list)
     inception: dict = field(default_factory=dict)  # recipe (and "real floor") -> Inception FID at n
     load: list = field(default_factory=list)  # one-minute load average at the start and at the end
+    calibration: list | None = None  # the two run lengths each recipe's cost per step was timed from
 
     def recipes(self) -> list[str]:
         return list(dict.fromkeys(run.recipe for run in self.runs))
@@ -91,11 +92,16 @@ class QualityResult:
 
     def merged(self, other: QualityResult) -> QualityResult:
         """One table of two commands' runs, when they measured the same way against the same real images."""
-        same = ("dataset", "split", "features", "n", "width", "batch_size", "device", "threads", "budget_seconds")
+        same = ("dataset", "split", "features", "n", "width", "batch_size", "device", "threads", "budget_seconds",
+                "calibration")
         differ = [k for k in same if getattr(self, k) != getattr(other, k)]
         if differ or abs(self.floor["fd"] - other.floor["fd"]) > 1e-9:
             raise ConfigError(f"these records measured differently ({', '.join(differ) or 'the real floor'}); "
                               "merge only records of one setting.")
+        repeated = {(r.recipe, r.seed) for r in self.runs} & {(r.recipe, r.seed) for r in other.runs}
+        if repeated:
+            recipe, seed = sorted(repeated)[0]
+            raise ConfigError(f"both records hold {recipe} seed {seed}; merge records of different runs.")
         return replace(self, runs=self.runs + other.runs, inception={**self.inception, **other.inception},
                        load=self.load + other.load)
 
@@ -163,13 +169,14 @@ def cpu_seconds_per_step(recipe: str, data, *, width: int, batch_size: int, devi
     return max((times[1] - times[0]) / (CALIBRATION_STEPS[1] - CALIBRATION_STEPS[0]), 1e-6)
 
 
-def run_quality(recipes=DEFAULT_RECIPES, *, minutes: float | None = 5.0, steps: int | None = None, seeds: int = 3,
+def run_quality(recipes=DEFAULT_RECIPES, *, minutes: float | None = None, steps: int | None = None, seeds: int = 3,
                 n: int = 2000, split: str = "test", dataset: str = "fashion-mnist", root=None, width: int = 64,
                 batch_size: int = 128, device=None, threads: int = 1, inception: bool = False,
                 log=None) -> QualityResult:  # fmt: skip
     """Train every recipe of ``recipes`` for ``seeds`` seeds on one budget and score it; see the module docstring.
 
-    ``steps`` gives every run that many generator steps; otherwise each run gets ``minutes`` CPU-minutes. With
+    ``steps`` gives every run that many generator steps; otherwise each run gets ``minutes`` CPU-minutes (5 when
+    neither is given; a time budget only on the CPU, where the process's CPU time measures the work). With
     ``inception``, the first seed of the best recipe and of the baseline (``"dcgan"``) are also scored by
     Inception FID at ``n``, beside the real floor's.
     """
@@ -184,13 +191,21 @@ def run_quality(recipes=DEFAULT_RECIPES, *, minutes: float | None = 5.0, steps: 
     unknown = [r for r in recipes if r not in IMAGE_RECIPES]
     if unknown:
         raise ConfigError(f"unknown image recipe {unknown[0]!r}; choose from {', '.join(IMAGE_RECIPES)}.")
-    if steps is None and not minutes:
-        raise ConfigError("give a budget: --minutes (CPU-minutes per run) or --steps (generator steps per run).")
+    if steps is not None and minutes is not None:
+        raise ConfigError("give one budget: --minutes (CPU-minutes per run) or --steps (generator steps per run).")
+    if n <= 3:
+        raise ConfigError(f"--n {n} is too few: precision and recall look at 3 nearest neighbours; "
+                          "give --n 100 or more.")
     device = resolve_device(device)
+    if steps is None and device.type != "cpu":
+        raise ConfigError(f"on {device} the budget is generator steps: add --steps N (for example --steps 3000); "
+                          "CPU time does not measure work done on an accelerator.")
+    minutes = 5.0 if steps is None and minutes is None else minutes
     threads = threads or torch.get_num_threads()
     features = features_for(dataset)
     result = QualityResult(dataset, split, features, n, width, batch_size, str(device), threads,
-                           None if steps is not None else minutes * 60, {}, load=[load_average()])
+                           None if steps is not None else minutes * 60, {}, load=[load_average()],
+                           calibration=None if steps is not None else list(CALIBRATION_STEPS))
     data = load_images(dataset, root=root, split="train")
     reference, floor_images = reference_sets(dataset, split, n, root)
     floor = sample_report(floor_images, reference, features, device=device)

@@ -8,12 +8,8 @@ def run(args) -> int:
     import sys
 
     from gancourse.bench.quality import run_quality
-    from gancourse.errors import ConfigError
-
     if args.table:
         return _table(args)
-    if args.steps is None and args.device == "cuda":
-        raise ConfigError("on a GPU the budget is generator steps: add --steps N (for example --steps 3000).")
     log = None if args.quiet else (lambda line: print(line, file=sys.stderr, flush=True))
     result = run_quality(
         args.recipes, minutes=args.minutes, steps=args.steps, seeds=args.seeds, n=args.n, split=args.split,
@@ -28,6 +24,12 @@ def run(args) -> int:
     return 0
 
 
+def stats_error():
+    import statistics
+
+    return statistics.StatisticsError
+
+
 def _table(args) -> int:
     """The table of ``--table`` records, merged into one (they must have measured the same way)."""
     import functools
@@ -40,9 +42,11 @@ def _table(args) -> int:
     results = []
     for name in args.table:
         try:
-            results.append(QualityResult.from_dict(json.loads(Path(name).read_text())))
-        except (OSError, ValueError, KeyError, TypeError) as e:
+            result = QualityResult.from_dict(json.loads(Path(name).read_text()))
+            result.summary()  # every figure the table prints is there and is a number
+        except (OSError, ValueError, KeyError, TypeError, AttributeError, stats_error()) as e:
             raise CommandError(f"--table {name}: not a record of 'gancourse bench quality --json' ({e}).") from None
+        results.append(result)
     result = functools.reduce(QualityResult.merged, results)
     print(json.dumps(result.to_dict(), indent=2) if args.json else result.summary())
     return 0
@@ -62,9 +66,9 @@ def register(groups) -> None:
     p.add_argument("--recipes", nargs="+", default=list(BENCH_QUALITY_RECIPES), choices=list(IMAGE_RECIPES),
                    metavar="RECIPE", help=f"recipes to compare (default: {' '.join(BENCH_QUALITY_RECIPES)}; "
                                           f"any of {', '.join(IMAGE_RECIPES)})")
-    p.add_argument("--minutes", type=positive_float, default=5.0, help="CPU-minutes per run (default 5)")
+    p.add_argument("--minutes", type=positive_float, default=None, help="CPU-minutes per run (default 5)")
     p.add_argument("--steps", type=positive_int, default=None,
-                   help="generator steps per run instead of a time budget (needed on a GPU)")
+                   help="generator steps per run instead of a time budget (needed on a GPU; not with --minutes)")
     p.add_argument("--seeds", type=positive_int, default=3, help="runs per recipe (default 3)")
     p.add_argument("--n", type=sample_count, default=2000, help="samples and real images per score (default 2000)")
     p.add_argument("--split", choices=["test", "train"], default="test",

@@ -76,8 +76,8 @@ def run_sample(args) -> int:
     if out.suffix.lower() not in (".png", ".jpg", ".jpeg"):
         raise CommandError(f"--out {out}: the picture is written as PNG or JPEG; end the name in .png or .jpg.")
     if (args.checkpoint is None) == (args.pretrained is None):
-        raise CommandError("give a checkpoint (a run folder or its checkpoint.pt) or --pretrained NAME, not both; "
-                           "'gancourse pretrained list' names the shipped generators.")
+        raise CommandError("give one source of samples: a checkpoint (a run folder or its checkpoint.pt) or "
+                           "--pretrained NAME ('gancourse pretrained list' names the shipped generators).")
     if args.pretrained is not None:
         from gancourse.pretrained import load
 

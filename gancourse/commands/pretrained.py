@@ -10,6 +10,9 @@ def run_list(args) -> int:
     if not records:
         print("no shipped generators")
     for name, r in records.items():
+        if "sha256" not in r:
+            print(f"{name}: {r['recipe']}, not built yet: run '{r['rebuild']}'")
+            continue
         m = r["metrics"]
         print(f"{name}: {r['recipe']}, {r['bytes'] / 1e6:.1f} MB; FD {m['fd']:.2f}, precision {m['precision']:.3f}, "
               f"recall {m['recall']:.3f}, {m['classes_present']} classes (n = {m['n']}, {m['split']} split); "
