@@ -8,6 +8,7 @@ def run(args) -> int:
     import sys
 
     from gancourse.bench.quality import run_quality
+
     if args.table:
         return _table(args)
     log = None if args.quiet else (lambda line: print(line, file=sys.stderr, flush=True))
@@ -24,16 +25,11 @@ def run(args) -> int:
     return 0
 
 
-def stats_error():
-    import statistics
-
-    return statistics.StatisticsError
-
-
 def _table(args) -> int:
     """The table of ``--table`` records, merged into one (they must have measured the same way)."""
     import functools
     import json
+    import statistics
     from pathlib import Path
 
     from gancourse.bench.quality import QualityResult
@@ -44,7 +40,7 @@ def _table(args) -> int:
         try:
             result = QualityResult.from_dict(json.loads(Path(name).read_text()))
             result.summary()  # every figure the table prints is there and is a number
-        except (OSError, ValueError, KeyError, TypeError, AttributeError, stats_error()) as e:
+        except (OSError, ValueError, KeyError, TypeError, AttributeError, statistics.StatisticsError) as e:
             raise CommandError(f"--table {name}: not a record of 'gancourse bench quality --json' ({e}).") from None
         results.append(result)
     result = functools.reduce(QualityResult.merged, results)

@@ -81,21 +81,18 @@ def run_sample(args) -> int:
     if args.pretrained is not None:
         from gancourse.pretrained import load
 
-        G = load(args.pretrained)
-        y = torch.arange(args.n) % G.n_classes if G.n_classes else None
-        save_image_grid(generate(G, n=args.n, seed=args.seed, y=y), out, nrow=args.nrow)
-        print(f"wrote {args.n} samples of the shipped generator {args.pretrained!r} to {args.out}")
-        return 0
-    G, ckpt = load_generator(args.checkpoint)
-    if type(G).__name__ != "DCGANGenerator":
-        raise CommandError(
-            f"{args.checkpoint} holds a {type(G).__name__}, not an image generator; sample grids come from "
-            f"runs of 'gancourse train dcgan', 'train sngan' and the other image recipes."
-        )
+        G, source = load(args.pretrained), f"of the shipped generator {args.pretrained!r}"
+    else:
+        G, ckpt = load_generator(args.checkpoint)
+        if type(G).__name__ != "DCGANGenerator":
+            raise CommandError(
+                f"{args.checkpoint} holds a {type(G).__name__}, not an image generator; sample grids come from "
+                f"runs of 'gancourse train dcgan', 'train sngan' and the other image recipes."
+            )
+        source = f"from step {ckpt['step']}" + (" (G's moving average)" if "G_ema" in ckpt else "")
     y = torch.arange(args.n) % G.n_classes if G.n_classes else None  # a conditional G: the classes in turn
     save_image_grid(generate(G, n=args.n, seed=args.seed, y=y), out, nrow=args.nrow)
-    which = " (G's moving average)" if "G_ema" in ckpt else ""
-    print(f"wrote {args.n} samples from step {ckpt['step']}{which} to {args.out}")
+    print(f"wrote {args.n} samples {source} to {args.out}")
     return 0
 
 
