@@ -4,14 +4,17 @@ Every function takes ``real_logits`` and/or ``fake_logits`` (the raw outputs ℓ
 D(x) = σ(ℓ)) and returns a scalar to *minimise*. Nothing here steps an optimizer or touches weights
 except :func:`clip_weights_`, which the training loop calls. Identities used throughout:
 log σ(ℓ) = -softplus(-ℓ) and log(1 - σ(ℓ)) = -softplus(ℓ), which stay finite for any ℓ.
-Explained in 01_first_gan (minimax vs non-saturating), 05_wgan (Wasserstein, penalty, clipping) and
-09_conditional_and_beyond (hinge, least squares, label smoothing and noisy labels).
+Explained in 01_first_gan (minimax vs non-saturating), 05_wgan (Wasserstein, penalty, clipping),
+09_conditional_and_beyond (hinge, least squares, relativistic, label smoothing and noisy labels) and
+04b_divergences (the f-GAN family, one per divergence of :mod:`gancourse.divergences`).
 """
 
 from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
+
+from gancourse.divergences import F_DIVERGENCES
 
 
 def d_bce(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
@@ -86,6 +89,44 @@ def g_least_squares(fake_logits: torch.Tensor) -> torch.Tensor:
     return 0.5 * ((fake_logits - 1) ** 2).mean()
 
 
+def d_relativistic_average(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+    """RaSGAN's D (Jolicoeur-Martineau 2019): is a real image more real than the average fake, and vice versa?
+
+    With C the logit, D̃(x_r) = σ(C(x_r) − E C(x_f)) and D̃(x_f) = σ(C(x_f) − E C(x_r)), both means over the batch;
+    the loss is −E log D̃(x_r) − E log(1 − D̃(x_f)).
+    """
+    return (F.softplus(-(real_logits - fake_logits.mean())).mean()
+            + F.softplus(fake_logits - real_logits.mean()).mean())
+
+
+def g_relativistic_average(fake_logits: torch.Tensor, real_logits: torch.Tensor) -> torch.Tensor:
+    """RaSGAN's G: D's loss with real and fake swapped, so G also pulls the real images' relative score down.
+
+    Unlike every other generator loss here it needs D's logits on a real batch (no gradient flows to them).
+    """
+    return d_relativistic_average(fake_logits, real_logits.detach())
+
+
+def fgan_losses(divergence: str):
+    """(D's loss, G's loss) of the f-GAN that minimises ``divergence`` (Nowozin et al. 2016, Eq. 6).
+
+    With v the logit and T = g_f(v) the output activation of :mod:`gancourse.divergences`, D maximises the
+    variational bound F = E_data[T] − E_G[f*(T)], so it minimises −F; G minimises F, and only its second term
+    depends on G: G's loss is −E_G[f*(T)], the saddle-point objective that follows the divergence itself
+    (the paper's alternative, maximising E_G[T], is the "−log D" trick and follows another).
+    """
+    div = F_DIVERGENCES[divergence]
+
+    def d_fgan(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+        return -div.activation(real_logits).mean() + div.fake_term(fake_logits).mean()
+
+    def g_fgan(fake_logits: torch.Tensor) -> torch.Tensor:
+        return -div.fake_term(fake_logits).mean()
+
+    d_fgan.__name__, g_fgan.__name__ = f"d_fgan_{divergence}", f"g_fgan_{divergence}"
+    return d_fgan, g_fgan
+
+
 def interpolates(x_real: torch.Tensor, x_fake: torch.Tensor, generator: torch.Generator | None = None,
                  alpha: torch.Tensor | None = None) -> torch.Tensor:
     """x̂ = α x_real + (1 - α) x_fake with α ~ U(0, 1) per sample: where the gradient penalty looks.
@@ -153,7 +194,10 @@ LOSS_FAMILIES = {
     "wasserstein": (d_wasserstein, g_wasserstein),
     "hinge": (d_hinge, g_hinge),
     "least_squares": (d_least_squares, g_least_squares),
+    "relativistic": (d_relativistic_average, g_relativistic_average),
+    **{f"fgan_{name}": fgan_losses(name) for name in F_DIVERGENCES},
 }
+G_NEEDS_REAL_LOGITS = frozenset({"relativistic"})  # G's loss is g(fake_logits, real_logits)
 
 
 def get_loss_family(name: str):

@@ -33,6 +33,7 @@ from gancourse.losses import (
     d_bce_targets,
     d_least_squares,
     g_least_squares,
+    G_NEEDS_REAL_LOGITS,
     get_loss_family,
     gradient_penalty,
     r1_penalty,
@@ -145,6 +146,7 @@ class Adversarial(Objective):
     def bind(self, cfg, device, shard) -> None:
         super().bind(cfg, device, shard)
         self.d_loss_fn, self.g_loss_fn = get_loss_family(cfg.loss)
+        self.relative = cfg.loss in G_NEEDS_REAL_LOGITS  # G's loss compares its fakes with a real batch
         self.augment = DiffAugment(cfg.augment)  # the identity when cfg.augment is ""
 
     def judge(self, x, y):
@@ -219,13 +221,24 @@ class Adversarial(Objective):
         if "r1" in penalties:
             d_loss = d_loss + 0.5 * cfg.r1_weight * (cfg.n_critic if cfg.r1_lazy else 1) * penalties["r1"]
         logged["fake_logits"] = fake_logits  # for the generator's loss when G is not trained
+        if self.relative:
+            logged["real_logits"], logged["real_seen"] = real_logits.detach(), x_real
         return x_fake, d_loss, logged
 
-    def generator(self, x_fake, y) -> torch.Tensor:
-        """G's loss on the last critic step's fakes (augmented afresh, the gradient passing through)."""
+    def generator(self, x_fake, y, x_real=None) -> torch.Tensor:
+        """G's loss on the last critic step's fakes (augmented afresh, the gradient passing through).
+
+        A relativistic loss also scores ``x_real``, the last critic step's real batch as D saw it, with D
+        as it is after its update (as Jolicoeur-Martineau's code does); no gradient flows to those scores.
+        """
         x_fake = self.augment(x_fake)
         with self.autocast():
-            return self.g_loss_fn(self.judge(x_fake, y).float())
+            fake_logits = self.judge(x_fake, y).float()
+            if not self.relative:
+                return self.g_loss_fn(fake_logits)
+            with torch.no_grad():
+                real_logits = self.judge(x_real, y).float()
+            return self.g_loss_fn(fake_logits, real_logits)
 
     def step(self, batches, update) -> dict[str, torch.Tensor]:
         """One generator step (or, with ``train_g=False``, ``n_critic`` discriminator steps alone)."""
@@ -238,17 +251,19 @@ class Adversarial(Objective):
             if cfg.clip_value is not None:
                 clip_weights_(self.D, cfg.clip_value)
         fake_logits = logged.pop("fake_logits")
+        real_logits, x_real_seen = logged.pop("real_logits", None), logged.pop("real_seen", None)
         if cfg.train_g:
             self.D.requires_grad_(False)  # D's weights need no gradient in G's step
             try:
-                g_loss = self.generator(x_fake, y)
+                g_loss = self.generator(x_fake, y, x_real_seen)
                 update("G", g_loss)
                 if self.G_ema is not None:  # swa_utils.AveragedModel: avg ← β·avg + (1 − β)·G
                     self.G_ema.update_parameters(self.G)
             finally:
                 self.D.requires_grad_(True)
         else:  # G is fixed: report its loss against D as it stood, without a step
-            g_loss = self.g_loss_fn(fake_logits.detach().float())
+            g_loss = self.g_loss_fn(fake_logits.detach().float(),
+                                    *([real_logits.float()] if self.relative else []))
         return {"d_loss": d_loss.detach(), "g_loss": g_loss.detach(), **{k: v.detach() for k, v in logged.items()}}
 
 

@@ -1,5 +1,5 @@
 """Every picture of the course: toy samples over densities, D's surface, loss curves, image grids,
-the optimal discriminator and the parallel lines.
+the optimal discriminator, the parallel lines and the Gaussian fits of each divergence.
 
 Each function draws on a matplotlib ``Axes`` (or ``Figure``) it is given, or returns an array, so
 notebooks compose figures freely, :mod:`gancourse.widgets` redraws them under sliders, and tests draw
@@ -300,6 +300,41 @@ def draw_critics(fig, clipped, penalised, x_real, x_fake, bounds=((-1.6, 1.6), (
     ax.set_xscale("log")
     ax.set(xlabel="‖∇f‖ between data and samples", ylabel="points", title="the critics' slopes")
     ax.legend(fontsize=7)
+
+
+DIVERGENCE_COLOURS = {"kl": "tab:blue", "reverse_kl": "tab:red", "js": "tab:green", "pearson": "tab:purple",
+                      "hellinger": "tab:orange", "tv": "tab:brown"}
+
+
+def draw_gaussian_fits(ax, x, p, fits: dict, title: str | None = None) -> None:
+    """The target density p on the grid x, shaded, and N(μ, σ²) for each ``fits[name] = (μ, σ)`` as a line."""
+    from scipy.stats import norm
+
+    x = np.asarray(x)
+    ax.fill_between(x, p, color="grey", alpha=0.35, lw=0, label="target p")
+    for name, (mu, sigma) in fits.items():
+        ax.plot(x, norm.pdf(x, mu, sigma), color=DIVERGENCE_COLOURS.get(name.split(" ")[0]),
+                ls="--" if "f-GAN" in name else "-", lw=1.8, label=f"{name}: N({mu:.2f}, {sigma:.2f}²)")
+    ax.set(xlabel="x", ylabel="density", ylim=(0, None))
+    if title:
+        ax.set_title(title)
+    ax.legend(loc="upper left", fontsize=7)
+
+
+def draw_fit_positions(ax, separations, fits_by_name: dict, current: float | None = None) -> None:
+    """Where each divergence's closest Gaussian sits, |μ| / (separation / 2), against the separation.
+
+    0 is the middle between the modes (covering both), 1 a mode's centre.
+    """
+    separations = np.asarray(separations, dtype=float)
+    for name, fits in fits_by_name.items():
+        where = np.array([abs(f.mu) for f in fits]) / (separations / 2)
+        ax.plot(separations, where, "o-", ms=3, color=DIVERGENCE_COLOURS.get(name), label=name)
+    if current is not None:
+        ax.axvline(current, color="k", lw=0.8, ls=":")
+    ax.set(xlabel="separation of the two modes", ylabel="|μ| / (separation / 2)", ylim=(-0.05, 1.15),
+           title="0: between the modes · 1: on one mode")
+    ax.legend(loc="center right", fontsize=7)
 
 
 def save_figure(fig, path, dpi: int = 120) -> None:

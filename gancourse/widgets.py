@@ -5,7 +5,7 @@ Whenever a slider moves, a drawing function of :mod:`gancourse.plot` paints a fr
 ``Figure`` (no pyplot, no global state), which is rendered to PNG bytes and put in the image. The
 drawing functions are ordinary functions of numbers, so notebooks also call them for static figures
 and tests check them without a browser or a kernel. Nothing is drawn here. Explained in
-02_optimal_discriminator and 03_js_vs_wasserstein; used in 01, 04, 05, 06 and 07 as well.
+02_optimal_discriminator and 03_js_vs_wasserstein; used in 01, 04, 04b, 05, 06 and 07 as well.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from matplotlib.figure import Figure
 from gancourse import theory
 from gancourse.data.toy import Gaussian
 from gancourse.experiments import LinesResult, parallel_lines_experiment
-from gancourse.plot import draw_optimal_discriminator, draw_parallel_lines
+from gancourse.plot import draw_fit_positions, draw_gaussian_fits, draw_optimal_discriminator, draw_parallel_lines
 
 CSS_CLASS = "gancourse-figure-sliders"  # lets a browser test find the demo's image under its sliders
 
@@ -102,6 +102,35 @@ def optimal_discriminator_demo(p_data_dist, x, mean: float = 1.0, std: float = 1
                                    continuous_update=False, style={"description_width": "initial"}),
     }
     return FigureSliders(draw, sliders, figsize=(10.0, 3.2))
+
+
+def divergence_fits_demo(fits_by_name: dict, separations, std: float, separation: float | None = None) -> FigureSliders:
+    """A slider over the separation of two modes: each divergence's closest Gaussian, and where it sits.
+
+    ``fits_by_name`` is :func:`gancourse.divergences.fits_by_separation` over ``separations`` (computed
+    once, so the slider only redraws).
+    """
+    from gancourse import divergences
+
+    separations = [float(s) for s in separations]
+    reach = max(separations) / 2 + 4 * std + 2
+    x = np.linspace(-reach, reach, 801)
+
+    def draw(fig, separation):
+        i = separations.index(separation)
+        ax_fit, ax_where = fig.subplots(1, 2)
+        fits = {name: (f[i].mu, f[i].sigma) for name, f in fits_by_name.items()}
+        draw_gaussian_fits(ax_fit, x, divergences.two_modes(separation, std, x), fits,
+                           title=f"closest Gaussian to two modes {separation:g} apart")
+        draw_fit_positions(ax_where, separations, fits_by_name, current=separation)
+        shapes = {name: divergences.fit_shape(mu, sigma, separation, std) for name, (mu, sigma) in fits.items()}
+        return "separation {:g}: ".format(separation) + " &nbsp;|&nbsp; ".join(
+            f"{name} <b>{shape}</b>" for name, shape in shapes.items())
+
+    start = separation if separation is not None else separations[len(separations) // 2]
+    sliders = {"separation": widgets.SelectionSlider(options=separations, value=start, description="separation",
+                                                     continuous_update=False, style={"description_width": "initial"})}
+    return FigureSliders(draw, sliders, figsize=(11.0, 3.6))
 
 
 class ParallelLinesExplorer:

@@ -8,7 +8,8 @@ there and forgotten here fails a test, not a user.
 
 from __future__ import annotations
 
-LOSSES = ("minimax", "nonsaturating", "wasserstein", "hinge", "least_squares")  # gancourse.losses.LOSS_FAMILIES
+LOSSES = ("minimax", "nonsaturating", "wasserstein", "hinge", "least_squares", "relativistic", "fgan_kl",
+          "fgan_reverse_kl", "fgan_js", "fgan_pearson", "fgan_hellinger", "fgan_tv")  # gancourse.losses.LOSS_FAMILIES
 TOY_DATASETS = ("gaussian1d", "gaussian2d", "ring8", "grid25")  # gancourse.data.toy.TOY_NAMES
 IMAGE_DATASETS = ("fashion-mnist", "mnist", "cifar10", "celeba", "digits", "folder:PATH")  # data.images
 FID_FEATURES = ("inception", "classifier")  # gancourse.metrics.fid.FEATURES

@@ -137,6 +137,7 @@ LOSS_ZOO: dict[str, tuple[str, dict, dict, dict]] = {
     "least squares": ("least-squares", {}, {}, {}),
     "WGAN-GP": ("wgan-gp", {}, {}, {}),  # its recipe's critic has no batch norm
     "spectral norm": ("dcgan", {}, {"norm": "none", "spectral_norm": True}, {}),  # Miyato et al.: SN instead of BN
+    "relativistic": ("dcgan", {}, {}, {"loss": "relativistic"}),  # RaSGAN, Jolicoeur-Martineau 2019
     "label smoothing": ("dcgan", {}, {}, {"label_smoothing": 0.1}),  # one-sided, Salimans et al. 2016
     "noisy labels": ("dcgan", {}, {}, {"label_flip": 0.05}),
     # Arjovsky et al. 2017, Figures 6-7: a DCGAN generator without batch norm, under each loss

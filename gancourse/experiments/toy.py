@@ -11,10 +11,11 @@ from torch import nn
 
 from gancourse import theory
 from gancourse.callbacks import Snapshots
-from gancourse.data.toy import ParallelLines, ToyBatches
+from gancourse.data.toy import GaussianMixture, ParallelLines, ToyBatches
 from gancourse.metrics.probes import generator_gradient_norm, theta_gradient
 from gancourse.models import (
     DistributionSampler,
+    GaussianGenerator,
     MLPDiscriminator,
     MLPGenerator,
     ParallelLinesGenerator,
@@ -323,3 +324,42 @@ def discriminator_sharpening(thetas=(0.25, 1.0, 2.0), steps: int = 300, record_e
     return Sharpening(steps=recorded,
                       grad_nonsaturating={t: [rows[s][0] for s in recorded] for t, rows in records.items()},
                       grad_minimax={t: [rows[s][1] for s in recorded] for t, rows in records.items()})
+
+
+@dataclass
+class FganFit:
+    """A one-Gaussian generator trained by the f-GAN of one divergence on two modes, and its path."""
+
+    divergence: str
+    mu: float
+    sigma: float
+    steps: list[int]  # where the path was recorded
+    path: list[tuple[float, float]]  # (μ, σ) at each of those steps
+    seconds: float
+
+
+def fgan_gaussian_fit(divergence: str, separation: float, std: float = 0.5, *, steps: int = 3000,
+                      batch_size: int = 256, lr: float = 2e-3, start=(0.5, 0.5), hidden: int = 64, seed: int = 0,
+                      record_every: int = 50) -> FganFit:
+    """Fit N(μ, σ²) to ½N(−separation/2, std²) + ½N(separation/2, std²) with the f-GAN of ``divergence``.
+
+    G is a :class:`GaussianGenerator` started at ``start`` = (μ₀, σ₀), off the middle so that a
+    mode-seeking fit is not balanced between the two modes; D a 2-layer MLP on the line. Both take
+    Adam steps at ``lr`` (β = (0.5, 0.999)), one D step per G step, on the loss family ``fgan_<divergence>``
+    (:func:`gancourse.losses.fgan_losses`). What it should reach is :func:`gancourse.divergences.closest_gaussian`.
+    """
+    half = separation / 2
+    target = GaussianMixture([[-half], [half]], std)
+    torch.manual_seed(seed)
+    G, D = GaussianGenerator(*start), MLPDiscriminator(in_dim=1, hidden=hidden, depth=2)
+    recorded, path = [], []
+
+    def record(step, G, D, history):
+        recorded.append(step)
+        path.append((float(G.mu.detach()), G.sigma))
+
+    t0 = time.perf_counter()
+    train(G, D, ToyBatches(target, batch_size, seed=seed), loss=f"fgan_{divergence}", steps=steps, lr_d=lr, lr_g=lr,
+          betas=(0.5, 0.999), seed=seed, progress=False, log_every=max(steps // 10, 1), callbacks=[record],
+          callback_every=record_every)
+    return FganFit(divergence, float(G.mu.detach()), G.sigma, recorded, path, time.perf_counter() - t0)

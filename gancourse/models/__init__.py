@@ -32,6 +32,7 @@ from gancourse.models.dcgan import (
 )
 from gancourse.models.toy import (
     DistributionSampler,
+    GaussianGenerator,
     MixtureLatentGenerator,
     MLPDiscriminator,
     MLPGenerator,
@@ -40,7 +41,7 @@ from gancourse.models.toy import (
 )
 
 __all__ = ["IMAGE_SIZES", "MODEL_CLASSES", "NORMS", "DCGANDiscriminator", "DCGANGenerator", "DistributionSampler",
-           "FashionClassifier", "MLPDiscriminator", "MLPGenerator", "MixtureLatentGenerator", "ParallelLinesGenerator",
+           "FashionClassifier", "GaussianGenerator", "MLPDiscriminator", "MLPGenerator", "MixtureLatentGenerator", "ParallelLinesGenerator",
            "build", "conv_output_side", "conv_transpose_output_side", "dcgan_init_", "describe", "generate",
            "image_networks", "sample_z", "toy_networks"]
 
@@ -100,7 +101,7 @@ def generate(G: nn.Module, z: torch.Tensor | None = None, *, n: int | None = Non
 
 
 MODEL_CLASSES = {c.__name__: c for c in (MLPGenerator, MLPDiscriminator, MixtureLatentGenerator,
-                                         ParallelLinesGenerator, DCGANGenerator, DCGANDiscriminator,
+                                         ParallelLinesGenerator, GaussianGenerator, DCGANGenerator, DCGANDiscriminator,
                                          FashionClassifier)}
 
 

@@ -3,7 +3,8 @@
 Generators map noise ``z`` (B, z_dim) to samples; discriminators map samples to one logit each, shape (B,).
 :class:`MLPGenerator` / :class:`MLPDiscriminator`; :class:`MixtureLatentGenerator`, whose latent is a
 mixture of small Gaussians (no bridges between modes, 04_mode_collapse); :class:`ParallelLinesGenerator`,
-one parameter θ (03_js_vs_wasserstein); :class:`DistributionSampler`, a fixed "generator" that draws from
+one parameter θ (03_js_vs_wasserstein); :class:`GaussianGenerator`, N(μ, σ²) on a line, two parameters
+(04b_divergences); :class:`DistributionSampler`, a fixed "generator" that draws from
 a known distribution (02_optimal_discriminator).
 """
 
@@ -156,6 +157,30 @@ class ParallelLinesGenerator(nn.Module):
     def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         height = 0.5 * (1 + torch.erf(z[:, 0] / math.sqrt(2)))  # Φ(z) ~ U(0, 1)
         return torch.stack([self.theta.expand_as(height), height], 1)  # (B, 2)
+
+
+class GaussianGenerator(nn.Module):
+    """G(z) = μ + σ z on a line, z ~ N(0, 1): a generator whose only family is the Gaussians N(μ, σ²).
+
+    Its parameters are ``mu`` and ``log_sigma`` (σ > 0 whatever the optimizer does); :attr:`sigma` reads σ.
+    Explained in 04b_divergences, where it is fitted to two modes under each f-divergence.
+    """
+
+    def __init__(self, mu: float = 0.0, sigma: float = 1.0):
+        super().__init__()
+        if sigma <= 0:
+            raise ValueError(f"sigma must be positive, got {sigma}.")
+        self.z_dim, self.n_classes = 1, None
+        self.hparams = dict(mu=float(mu), sigma=float(sigma))
+        self.mu = nn.Parameter(torch.tensor(float(mu)))
+        self.log_sigma = nn.Parameter(torch.tensor(math.log(sigma)))
+
+    @property
+    def sigma(self) -> float:
+        return float(self.log_sigma.detach().exp())
+
+    def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        return self.mu + self.log_sigma.exp() * z[:, :1]  # (B, 1)
 
 
 class DistributionSampler(nn.Module):
