@@ -360,3 +360,15 @@ def test_05_kantorovich_rubinstein_check_passes_at_lambda_10_and_fails_when_the_
     w1 = theory.sample_w1(first.x_real, first.x_fake)
     assert abs(fits["penalty", 10.0].estimate - w1) < 0.15 * w1
     assert not abs(fits["penalty", 0.1].estimate - w1) < 0.15 * w1  # the wrong variant: λ = 0.1 overshoots
+
+
+def test_fgan_fits_cover_under_kl_and_seek_a_mode_under_reverse_kl():
+    from gancourse.divergences import fit_shape
+    from gancourse.experiments import fgan_gaussian_fit
+
+    kl = fgan_gaussian_fit("kl", 4.0, steps=1500)
+    reverse = fgan_gaussian_fit("reverse_kl", 4.0, steps=1500)
+    assert fit_shape(kl.mu, kl.sigma, 4.0, 0.5) == "covers" and fit_shape(reverse.mu, reverse.sigma, 4.0, 0.5) == "one mode"
+    # each claim fails on the other divergence's fit
+    assert fit_shape(reverse.mu, reverse.sigma, 4.0, 0.5) != "covers" and fit_shape(kl.mu, kl.sigma, 4.0, 0.5) != "one mode"
+    assert len(kl.path) == len(kl.steps) and kl.steps[-1] == 1500

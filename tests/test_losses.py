@@ -187,3 +187,42 @@ def test_bce_targets_one_and_zero_give_the_plain_bce_loss():
     real, fake = torch.randn(50) * 3, torch.randn(30) * 3
     assert_close(losses.d_bce_targets(real, fake, 1.0, 0.0), losses.d_bce(real, fake))
     assert_close(losses.d_bce_targets(real, fake, torch.ones(50), torch.zeros(30)), losses.d_bce(real, fake))
+
+
+def test_fgan_js_is_the_gans_discriminator_loss_minus_log_4():
+    # the f-GAN of the table's JS row (2·JS) trains D on the original GAN's loss, up to a constant
+    real, fake = torch.tensor([2.0, -1.0, 0.3]), torch.tensor([0.5, -3.0, 1.0])
+    d_js, g_js = losses.LOSS_FAMILIES["fgan_js"]
+    assert_close(d_js(real, fake), losses.d_bce(real, fake) - math.log(4))
+    assert_close(g_js(fake), -losses.F.softplus(fake).mean() + math.log(2))  # the minimax G, up to a constant
+    d_kl, _ = losses.LOSS_FAMILIES["fgan_kl"]  # the wrong variant: another divergence's row is not that loss
+    assert not torch.allclose(d_kl(real, fake), losses.d_bce(real, fake) - math.log(4))
+
+
+def test_fgan_losses_at_hand_computed_values():
+    real, fake = torch.tensor([0.0, 1.0]), torch.tensor([1.0, 3.0])
+    d_kl, g_kl = losses.fgan_losses("kl")
+    assert_close(d_kl(real, fake), torch.tensor(-0.5 + (1 + math.e**2) / 2))  # −mean(v) + mean(e^(v−1))
+    assert_close(g_kl(fake), torch.tensor(-(1 + math.e**2) / 2))
+    d_rkl, _ = losses.fgan_losses("reverse_kl")
+    assert_close(d_rkl(real, fake), torch.tensor((1 + math.exp(-1)) / 2 + 1.0))  # mean(e^−v) + mean(v − 1)
+
+
+def test_relativistic_average_losses_at_hand_computed_values():
+    real, fake = torch.tensor([2.0, 0.0]), torch.tensor([0.0, -2.0])  # means 1 and −1
+    sp = losses.F.softplus
+    # D: softplus(−(ℓ_r − (−1))) averaged, plus softplus(ℓ_f − 1) averaged
+    expected_d = (sp(torch.tensor(-3.0)) + sp(torch.tensor(-1.0))) / 2 + (sp(torch.tensor(-1.0)) + sp(torch.tensor(-3.0))) / 2
+    assert_close(losses.d_relativistic_average(real, fake), expected_d)
+    expected_g = (sp(torch.tensor(1.0)) + sp(torch.tensor(3.0))) / 2 + (sp(torch.tensor(3.0)) + sp(torch.tensor(1.0))) / 2
+    assert_close(losses.g_relativistic_average(fake, real), expected_g)
+    # shifting every logit by the same amount changes nothing: only differences to the other side's mean count
+    assert_close(losses.d_relativistic_average(real + 5, fake + 5), expected_d)
+    assert not torch.allclose(losses.d_bce(real + 5, fake + 5), losses.d_bce(real, fake))  # the absolute loss does move
+
+
+def test_relativistic_generator_sends_no_gradient_to_the_real_scores():
+    real = torch.tensor([1.0, 0.5], requires_grad=True)
+    fake = torch.tensor([0.0, -1.0], requires_grad=True)
+    losses.g_relativistic_average(fake, real).backward()
+    assert real.grad is None and fake.grad is not None and (fake.grad < 0).all()  # G raises its fakes' scores

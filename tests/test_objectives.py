@@ -100,3 +100,25 @@ def test_train_is_fit_with_the_adversarial_objective():
     h2 = fit(Adversarial(G2, D2), ToyBatches(ring8(), 16), steps=5, progress=False)
     assert h1.d_loss == h2.d_loss
     assert_close(G2.state_dict(), G.state_dict(), rtol=0, atol=0)
+
+
+class _CountingD(MLPDiscriminator):
+    """Counts the batches it scores, to see which phase of a step looks at what."""
+
+    calls = 0
+
+    def forward(self, x, y=None):
+        type(self).calls += 1
+        return super().forward(x, y)
+
+
+@pytest.mark.parametrize("loss, per_step", [("relativistic", 4), ("nonsaturating", 3)])
+def test_a_relativistic_generator_step_scores_a_real_batch_again(loss, per_step):
+    # D's step scores a real and a fake batch; G's step its fakes, and for the relativistic loss the real
+    # batch once more with the updated D (the non-saturating G is the wrong variant: one call fewer)
+    torch.manual_seed(0)
+    G, D = MLPGenerator(z_dim=2, out_dim=2, hidden=16, depth=2), _CountingD(in_dim=2, hidden=16, depth=2)
+    _CountingD.calls = 0
+    h = fit(Adversarial(G, D), ToyBatches(ring(8), 32), steps=5, loss=loss, progress=False, log_every=1)
+    assert _CountingD.calls == 5 * per_step
+    assert all(torch.isfinite(torch.tensor(h.g_loss)))

@@ -47,6 +47,9 @@ def test_toy_gan_learns_a_gaussian():
     dict(loss="nonsaturating", train_g=False, n_critic=2),
     dict(loss="nonsaturating", r1_weight=0.5, r1_lazy=True, n_critic=3),
     dict(loss="nonsaturating", label_smoothing=0.1, label_flip=0.2, n_critic=2),
+    dict(loss="relativistic", n_critic=2),
+    dict(loss="relativistic", train_g=False),
+    dict(loss="fgan_reverse_kl"),
 ])
 def test_resume_is_bit_identical(tmp_path, settings):
     pack = settings.get("pack", 1)

@@ -188,3 +188,16 @@ def test_critics_demo_shows_the_stored_critics_its_sliders_name():
     assert demo.caption.value.startswith("c = 0.1: f spans ") and "λ = 10: " in demo.caption.value
     demo.set(c=0.01)
     assert demo.png == first  # the same stored critics, the same picture
+
+
+def test_divergence_fits_demo_redraws_with_the_separation():
+    from gancourse import divergences
+    from gancourse.widgets import divergence_fits_demo
+
+    separations = [2.0, 4.0, 6.0]
+    fits = divergences.fits_by_separation(["kl", "reverse_kl"], separations, 0.5)
+    demo = divergence_fits_demo(fits, separations, 0.5, separation=2.0)
+    first = demo.caption.value
+    assert "reverse_kl <b>covers</b>" in first and demo.png
+    demo.set(separation=6.0)
+    assert demo.n_draws == 2 and "reverse_kl <b>one mode</b>" in demo.caption.value and "kl <b>covers</b>" in demo.caption.value
