@@ -313,6 +313,7 @@ def draw_gaussian_fits(ax, x, p, fits: dict, title: str | None = None) -> None:
     x = np.asarray(x)
     ax.fill_between(x, p, color="grey", alpha=0.35, lw=0, label="target p")
     for name, (mu, sigma) in fits.items():
+        mu = 0.0 if abs(mu) < 0.005 else mu  # no "-0.00" in the legend
         ax.plot(x, norm.pdf(x, mu, sigma), color=DIVERGENCE_COLOURS.get(name.split(" ")[0]),
                 ls="--" if "f-GAN" in name else "-", lw=1.8, label=f"{name}: N({mu:.2f}, {sigma:.2f}²)")
     ax.set(xlabel="x", ylabel="density", ylim=(0, None))

@@ -46,6 +46,7 @@ BUDGET = {
     "02_optimal_discriminator.ipynb": Share(seconds=35, updates=1000, work=2.2e+09),
     "03_js_vs_wasserstein.ipynb": Share(seconds=40, updates=2200, work=2.5e+09),
     "04_mode_collapse.ipynb": Share(seconds=130, updates=17600, work=3.04e+11),
+    "04b_divergences.ipynb": Share(seconds=75, updates=30500, work=3.4e+10),
     "05_wgan.ipynb": Share(seconds=90, updates=5700, work=6.6e+10),
     "06_dcgan.ipynb": Share(seconds=105, updates=3300, work=3.7e+10),
     "07_wgan_gp.ipynb": Share(seconds=180, updates=6700, work=7.4e+10),

@@ -82,6 +82,19 @@ def _latent_caption(amounts) -> str:
     return _as_text(latent_caption(z0, z1, random_directions(z_dim, 3, seed=0), amounts, 0.5))
 
 
+@functools.cache
+def _fits_caption(separation: float) -> str:
+    """04b's slider at one separation, over the separations the notebook computes."""
+    import numpy as np
+
+    from gancourse import divergences
+    from gancourse.widgets import divergence_fits_demo
+
+    separations = np.arange(1.0, 7.01, 0.5)
+    fits = divergences.fits_by_separation(list(divergences.F_DIVERGENCES), separations, 0.5)
+    return _as_text(divergence_fits_demo(fits, separations, 0.5, separation=separation).caption.value)
+
+
 def _as_text(caption_html: str) -> str:
     """A caption as the browser shows it: tags dropped, entities (&nbsp;) decoded."""
     return html.unescape(re.sub(r"<[^>]+>", "", caption_html))
@@ -101,6 +114,7 @@ CONTROLS = {
                                     played="generator step 150")],  # 16 frames, one every 10 of 150 fast steps
     "04_mode_collapse.ipynb": [_control("player", lambda: "generator step 50", lambda: "generator step 100",
                                         played="generator step 1000")],  # 20 frames, one every 50 of 1000 steps
+    "04b_divergences.ipynb": [_control("separation", lambda: _fits_caption(4.0), lambda: _fits_caption(4.5))],
     "05_wgan.ipynb": [_control("critics", lambda: _critics_caption(0.01), lambda: _critics_caption(0.03))],
     "06_dcgan.ipynb": [_control("player", lambda: "generator step 0", lambda: "generator step 75",
                                 played="generator step 1500"),  # 21 frames, one every 75 of 1500 fast steps

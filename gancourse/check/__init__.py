@@ -24,7 +24,7 @@ from gancourse.check.ch01_first_gan import discriminator_loss, logit_gradients, 
 from gancourse.check.ch02_optimal_discriminator import d_star_half_points, js_divergence, optimal_discriminator
 from gancourse.check.ch03_js_vs_wasserstein import js_lower_bound, sample_w1, two_points_distances
 from gancourse.check.ch04_mode_collapse import blind_spot, high_quality_share, modes_captured
-from gancourse.check.ch04b_divergences import hellinger_conjugate, kl_critic, kl_fit_sigma
+from gancourse.check.ch04b_divergences import kl_critic, kl_fit_sigma, neyman_conjugate
 from gancourse.check.ch05_wgan import clip_weights, clipped_lipschitz_bound, largest_safe_clip, wasserstein_critic_loss
 from gancourse.check.ch06_dcgan import conv_output_side, conv_transpose_output_side, doubling_layers, slerp
 from gancourse.check.ch07_wgan_gp import batch_dependence, gradient_penalty, interpolates
@@ -36,7 +36,7 @@ __all__ = [
     "d_star_half_points",
     "two_points_distances",
     "js_divergence", "js_lower_bound", "sample_w1", "high_quality_share", "modes_captured", "blind_spot",
-    "hellinger_conjugate", "kl_critic", "kl_fit_sigma",
+    "neyman_conjugate", "kl_critic", "kl_fit_sigma",
     "wasserstein_critic_loss", "clip_weights", "clipped_lipschitz_bound", "largest_safe_clip", "conv_output_side",
     "conv_transpose_output_side", "doubling_layers", "slerp", "interpolates", "gradient_penalty",
     "batch_dependence", "frechet_distance",

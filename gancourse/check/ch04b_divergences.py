@@ -13,14 +13,19 @@ from gancourse import divergences
 from gancourse.check._compare import ExerciseError, compare
 
 
-def hellinger_conjugate(answer: Callable) -> int:
-    """04b: f*(t) = sup_u [u t − (√u − 1)²], for t < 1, as a function of t (a float or a tensor)."""
-    hint = ("the supremum over u > 0 is where the derivative in u vanishes: t = f'(u). Solve that for √u, "
-            "put u back into u t − f(u) and simplify; at t = 0 the answer is 0, and it grows without bound as t → 1.")
-    cases = [(t,) for t in (-4.0, -1.0, -0.25, 0.0, 0.3, 0.75, 0.95)]
-    reference = divergences.get_divergence("hellinger").conjugate
-    return compare("hellinger_conjugate", lambda t: answer(torch.tensor(t, dtype=torch.float64)),
-                   lambda t: reference(torch.tensor(t, dtype=torch.float64)), cases, hint=hint,
+def _neyman_conjugate(t: torch.Tensor) -> torch.Tensor:
+    # f(u) = (1 - u)²/u: t = f'(u) = 1 - 1/u² at the supremum, so u = (1 - t)^(-1/2) and f*(t) = 2 - 2√(1 - t)
+    return 2 - 2 * torch.sqrt(1 - t)
+
+
+def neyman_conjugate(answer: Callable) -> int:
+    """04b: f*(t) = sup_u [u t − (1 − u)²/u] for t < 1, Neyman's χ², as a function of t (a tensor)."""
+    hint = ("the supremum over u > 0 is where the derivative in u vanishes: t = f'(u). Solve that for u, put it "
+            "back into u t − f(u) and simplify. At t = 0 the answer is 0 (u = 1 gives −f(1) = 0), and as t → −∞ "
+            "it falls like −2√(−t).")
+    cases = [(t,) for t in (-8.0, -1.0, -0.25, 0.0, 0.3, 0.75, 0.99)]
+    return compare("neyman_conjugate", lambda t: answer(torch.tensor(t, dtype=torch.float64)),
+                   lambda t: _neyman_conjugate(torch.tensor(t, dtype=torch.float64)), cases, hint=hint,
                    show=lambda case: f"t = {case[0]:g}")
 
 
