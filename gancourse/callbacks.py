@@ -73,7 +73,8 @@ class SampleFiles:
     def __call__(self, step, G, D, history) -> None:
         from gancourse.plot import save_image_grid
 
-        images = generate(G, self.z)
+        y = torch.arange(len(self.z)) % G.n_classes if getattr(G, "n_classes", None) else None  # classes in turn
+        images = generate(G, self.z, y=y)
         save_image_grid(images, Path(self.out) / f"samples_{step:06d}.png")
         save_image_grid(images, Path(self.out) / "samples.png")
 

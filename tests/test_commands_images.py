@@ -115,3 +115,28 @@ def test_bench_speed_prints_json(fm_root, capsys):
     result = json.loads(capsys.readouterr().out)
     assert result["device"] == "cpu" and result["batch_size"] == 8 and result["ratio"] > 0
     assert len(result["reference"]) == len(result["ours"]) == 1
+
+
+def test_a_conditional_run_trains_samples_each_class_and_resumes_only_as_conditional(fm_root, tmp_path, capsys):
+    from gancourse.checkpoint import load_generator
+
+    out = tmp_path / "run"
+    assert tiny_train("dcgan", fm_root, out, 2, "--conditional") == 0
+    G, _ = load_generator(out)
+    assert G.n_classes == 10 and (out / "samples.png").is_file()
+    assert tiny_train("dcgan", fm_root, out, 4, "--resume") == 2
+    assert "--conditional True (the run) vs False (asked)" in capsys.readouterr().err
+    assert tiny_train("dcgan", fm_root, out, 4, "--resume", "--conditional") == 0
+    assert main(["sample", str(out), "--n", "20", "--out", str(tmp_path / "g.png")]) == 0
+    assert (tmp_path / "g.png").is_file()
+
+
+def test_a_run_saved_before_conditional_existed_resumes_as_unconditional(fm_root, tmp_path):
+    import torch
+
+    out = tmp_path / "run"
+    assert tiny_train("dcgan", fm_root, out, 2) == 0
+    ckpt = torch.load(out / "checkpoint.pt", weights_only=False)
+    del ckpt["meta"]["arguments"]["conditional"]  # as written by a version without the argument
+    torch.save(ckpt, out / "checkpoint.pt")
+    assert tiny_train("dcgan", fm_root, out, 4, "--resume") == 0

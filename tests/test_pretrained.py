@@ -76,6 +76,19 @@ def test_within_flags_each_score_off_its_record():
     assert within({**recorded, "fd": 10.4}, recorded) == []
     assert len(within({**recorded, "fd": 11.0}, recorded)) == 1
     assert len(within({**recorded, "recall": 0.4, "classes_present": 9}, recorded)) == 2
+    conditional = {**recorded, "accuracy": 0.8}  # a conditional G's record holds its hit rate too
+    assert within(dict(conditional), conditional) == []
+    assert within({**conditional, "accuracy": 0.7}, conditional) == ["accuracy 0.700 against 0.800 recorded"]
+    assert within(dict(recorded), conditional) == ["accuracy -1.000 against 0.800 recorded"]  # no hit rate measured
+
+
+def test_a_conditional_generator_is_measured_on_the_classes_in_turn():
+    from gancourse.models import image_networks
+
+    torch.manual_seed(0)
+    G, _ = image_networks(1, 28, width=8, z_dim=16, n_classes=10)
+    scores = measure(G, n=40)
+    assert 0.0 <= scores["accuracy"] <= 1.0 and "accuracy" not in measure(image_networks(1, 28, width=8)[0], n=40)
 
 
 def test_an_unknown_name_and_a_missing_file_are_one_line(tmp_path, cli, capsys):

@@ -52,6 +52,7 @@ def _train(args, device) -> int:
         device=device, seed=args.seed, out_dir=out, resume=args.resume, callbacks=[SampleFiles(fixed_z, out)],
         callback_every=args.sample_every, checkpoint_every=args.checkpoint_every, progress=not args.quiet,
         sync_bn=args.sync_bn, cpu_threads=args.threads, meta={"arguments": arguments(args)},
+        conditional=args.conditional,
     )  # fmt: skip
     seconds, history = time.perf_counter() - start, run.history
     if shard.main:
@@ -131,6 +132,8 @@ def register(groups) -> None:
         p.add_argument("--sample-every", type=positive_int, default=500, help="steps between sample grids")
         p.add_argument("--checkpoint-every", type=count_or_zero, default=500)
         p.add_argument("--quiet", action="store_true", help="no progress bar")
+        p.add_argument("--conditional", action="store_true",
+                       help="a class-conditional GAN: G and D get each image's label (09)")
         p.add_argument("--sync-bn", action="store_true",
                        help="under torchrun on GPUs: batch norm statistics over the global batch (SyncBatchNorm)")
         p.set_defaults(func=run_train, kind=kind)

@@ -15,6 +15,9 @@ from pathlib import Path
 RESUMABLE = {"steps", "checkpoint_every", "sample_every", "device", "quiet", "resume", "out", "root", "download",
              "sync_bn", "threads"}
 
+# Arguments newer than some runs, with the value those runs were trained with (the default)
+ADDED_LATER = {"conditional": False}
+
 
 def arguments(args) -> dict:
     """The parsed arguments as plain values, for the checkpoint."""
@@ -38,6 +41,7 @@ def check_resume(args) -> None:
             f"the run in {args.out} was trained by 'gancourse {saved.get('command')} {saved.get('kind')}', not "
             f"'gancourse {asked['command']} {asked.get('kind')}'; resume it with that command."
         )
+    saved = {**{k: v for k, v in ADDED_LATER.items() if k in asked}, **saved}
     differ = [k for k in sorted(set(saved) | set(asked)) if k not in RESUMABLE and saved.get(k) != asked.get(k)]
     if differ:
         detail = ", ".join(f"--{k.replace('_', '-')} {saved.get(k)} (the run) vs {asked.get(k)} (asked)"

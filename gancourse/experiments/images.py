@@ -39,24 +39,36 @@ class ImageRun(NamedTuple):
 
 
 def train_image_recipe(recipe: str, data, *, steps: int, batch_size: int = 128, width: int = 64, z_dim: int = 100,
-                       device=None, seed: int = 0, G=None, D=None, **train_kwargs) -> ImageRun:
+                       device=None, seed: int = 0, G=None, D=None, conditional: bool = False,
+                       **train_kwargs) -> ImageRun:
     """Train ``recipe`` (one of :data:`gancourse.recipes.IMAGE_RECIPES`) on an image dataset; an :class:`ImageRun`.
 
     ``data`` is a dataset from :func:`gancourse.data.images.load_images`; it becomes one tensor on the
     training device. ``G`` and ``D`` default to :func:`gancourse.models.image_networks` with the
-    recipe's critic normalisation and spectral norm. Other keywords go to :func:`gancourse.train.train`
-    (``out_dir``, ``resume``, ``callbacks``, recipe overrides).
+    recipe's critic normalisation and spectral norm. With ``conditional``, both get the class label as a
+    second input (:func:`train_conditional_gan`) and the batches are (image, label) pairs. Other keywords
+    go to :func:`gancourse.train.train` (``out_dir``, ``resume``, ``callbacks``, recipe overrides).
     """
     from gancourse.data.images import image_batches
 
     spec = get_recipe(recipe)
     device = resolve_device(device)
+    n_classes = None
+    if conditional:
+        x, y = data.tensors(device)
+        if len(y) == 0 or int(y.min()) < 0:
+            raise ConfigError(f"a conditional GAN needs a label for every image; {data!r} has unlabelled images.")
+        n_classes = int(y.max()) + 1
     torch.manual_seed(seed)  # the networks' initial weights
     if G is None or D is None:
         G, D = image_networks(data.channels, data.image_size, width=width, z_dim=z_dim, norm=spec.critic_norm,
-                              spectral_norm=spec.critic_spectral_norm)
-    batches = image_batches(data, batch_size, device=device, seed=seed)
-    settings = {**spec.settings, **speed_settings(device), **train_kwargs}
+                              spectral_norm=spec.critic_spectral_norm, n_classes=n_classes)
+    if conditional:
+        digest = data.fingerprint() if hasattr(data, "fingerprint") else None
+        batches = TensorBatches((x, y), batch_size, seed=seed, source_fingerprint=digest)
+    else:
+        batches = image_batches(data, batch_size, device=device, seed=seed)
+    settings = {**spec.settings, **speed_settings(device), **train_kwargs, **({"conditional": True} if conditional else {})}
     G_ema = generator_average(G, settings["ema_decay"]) if settings.get("ema_decay") else None
     history = train(G, D, batches, steps=steps, device=str(device), seed=seed, G_ema=G_ema, **settings)
     return ImageRun(G, D, history, G_ema)
@@ -114,19 +126,9 @@ def train_conditional_gan(recipe: str, data, *, steps: int, batch_size: int = 12
     (:func:`gancourse.models.image_networks` with ``n_classes``); the fakes of each step are drawn for
     the labels of that step's real batch, so D judges (image, label) pairs (Mirza & Osindero 2014).
     """
-    spec = get_recipe(recipe)
-    device = resolve_device(device)
-    x, y = data.tensors(device)
-    if len(y) == 0 or int(y.min()) < 0:
-        raise ConfigError(f"a conditional GAN needs a label for every image; {data!r} has unlabelled images.")
-    torch.manual_seed(seed)  # the networks' initial weights
-    G, D = image_networks(data.channels, data.image_size, width=width, z_dim=z_dim, norm=spec.critic_norm,
-                          n_classes=int(y.max()) + 1)
-    digest = data.fingerprint() if hasattr(data, "fingerprint") else None
-    batches = TensorBatches((x, y), batch_size, seed=seed, source_fingerprint=digest)
-    settings = {**spec.settings, **speed_settings(device), **train_kwargs, "conditional": True}
-    history = train(G, D, batches, steps=steps, device=str(device), seed=seed, **settings)
-    return G, D, history
+    run = train_image_recipe(recipe, data, steps=steps, batch_size=batch_size, width=width, z_dim=z_dim,
+                             device=device, seed=seed, conditional=True, **train_kwargs)
+    return run.G, run.D, run.history
 
 
 # name -> (recipe, G's keywords, D's keywords, train() keywords): the same data, D's convolutions and, unless
