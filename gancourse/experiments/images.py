@@ -140,6 +140,7 @@ LOSS_ZOO: dict[str, tuple[str, dict, dict, dict]] = {
     "WGAN-GP": ("wgan-gp", {}, {}, {}),  # its recipe's critic has no batch norm
     "spectral norm": ("dcgan", {}, {"norm": "none", "spectral_norm": True}, {}),  # Miyato et al.: SN instead of BN
     "relativistic": ("dcgan", {}, {}, {"loss": "relativistic"}),  # RaSGAN, Jolicoeur-Martineau 2019
+    "moving average": ("dcgan-ema", {}, {}, {}),  # the non-saturating run, also keeping G's average (Karras et al.)
     "label smoothing": ("dcgan", {}, {}, {"label_smoothing": 0.1}),  # one-sided, Salimans et al. 2016
     "noisy labels": ("dcgan", {}, {}, {"label_flip": 0.05}),
     # Arjovsky et al. 2017, Figures 6-7: a DCGAN generator without batch norm, under each loss
@@ -157,6 +158,7 @@ class ZooRun:
     D: nn.Module
     history: History
     seconds: float
+    average: nn.Module | None = None  # G's moving average, for a recipe that keeps one
 
 
 def train_loss_zoo(data, *, budget: int, methods=None, batch_size: int = 128, width: int = 64, z_dim: int = 100,
@@ -178,9 +180,10 @@ def train_loss_zoo(data, *, budget: int, methods=None, batch_size: int = 128, wi
         D = DCGANDiscriminator(data.image_size, data.channels, width, **{"norm": spec.critic_norm, **d_kwargs})
         steps = max(budget // spec.settings.get("n_critic", 1), 1)
         start = time.perf_counter()
-        G, D, history = train_image_gan(recipe, data, steps=steps, batch_size=batch_size, device=device, seed=seed,
-                                        G=G, D=D, **{**overrides, **train_kwargs})
-        runs[method] = ZooRun(method, G, D, history, time.perf_counter() - start)
+        run = train_image_recipe(recipe, data, steps=steps, batch_size=batch_size, device=device, seed=seed,
+                                 G=G, D=D, **{**overrides, **train_kwargs})
+        average = run.G_ema.module if run.G_ema is not None else None
+        runs[method] = ZooRun(method, run.G, run.D, run.history, time.perf_counter() - start, average)
     return runs
 
 
