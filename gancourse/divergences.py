@@ -226,7 +226,10 @@ def gaussian_divergences(mu_p: float, sigma_p: float, mu_q: float, sigma_q: floa
     # log p − log q = a x² + b x + c: its roots bound A = {p > q}
     a, b = 0.5 / vq - 0.5 / vp, mu_p / vp - mu_q / vq
     c = -0.5 * mu_p**2 / vp + 0.5 * mu_q**2 / vq + math.log(sigma_q / sigma_p)
-    roots = sorted(np.roots([a, b, c]).real) if abs(a) > 1e-12 else [-c / b]
+    if abs(a) > 1e-12:
+        roots = sorted(np.roots([a, b, c]).real)
+    else:  # equal widths: one crossing, or none when the two are the same Gaussian
+        roots = [-c / b] if abs(b) > 1e-12 else []
     edges = [-math.inf, *roots, math.inf]
     tv = 0.0
     for lo, hi in zip(edges[:-1], edges[1:]):

@@ -14,7 +14,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from gancourse.divergences import F_DIVERGENCES
+from gancourse.divergences import F_DIVERGENCES, get_divergence
 
 
 def d_bce(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
@@ -115,7 +115,7 @@ def fgan_losses(divergence: str):
     depends on G: G's loss is −E_G[f*(T)], the saddle-point objective that follows the divergence itself
     (the paper's alternative, maximising E_G[T], is the "−log D" trick and follows another).
     """
-    div = F_DIVERGENCES[divergence]
+    div = get_divergence(divergence)  # an unknown name: one line listing the names
 
     def d_fgan(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
         return -div.activation(real_logits).mean() + div.fake_term(fake_logits).mean()

@@ -226,3 +226,15 @@ def test_relativistic_generator_sends_no_gradient_to_the_real_scores():
     fake = torch.tensor([0.0, -1.0], requires_grad=True)
     losses.g_relativistic_average(fake, real).backward()
     assert real.grad is None and fake.grad is not None and (fake.grad < 0).all()  # G raises its fakes' scores
+
+
+def test_an_unknown_divergence_and_a_relativistic_probe_are_refused_in_one_line():
+    from gancourse.metrics.probes import generator_gradient_norm
+    from gancourse.models import MLPGenerator
+
+    with pytest.raises(ValueError, match="unknown divergence 'foo'"):
+        losses.fgan_losses("foo")
+    G, D = MLPGenerator(z_dim=2, out_dim=2, hidden=8, depth=2), MLPDiscriminator(in_dim=2, hidden=8, depth=2)
+    with pytest.raises(ValueError, match="compares fakes with real data"):
+        generator_gradient_norm(G, D, "relativistic", torch.randn(4, 2))
+    assert generator_gradient_norm(G, D, "nonsaturating", torch.randn(4, 2)) > 0

@@ -82,13 +82,20 @@ def test_within_flags_each_score_off_its_record():
     assert within(dict(recorded), conditional) == ["accuracy -1.000 against 0.800 recorded"]  # no hit rate measured
 
 
-def test_a_conditional_generator_is_measured_on_the_classes_in_turn():
-    from gancourse.models import image_networks
+def test_a_conditional_generator_is_measured_on_the_classes_in_turn(monkeypatch):
+    import gancourse.metrics.classifier as classifier
+    import gancourse.models as models
 
+    asked, scored = [], []
+    real_generate = models.generate
+    monkeypatch.setattr(models, "generate", lambda G, **kw: asked.append(kw.get("y")) or real_generate(G, **kw))
+    monkeypatch.setattr(classifier, "accuracy", lambda images, labels, **kw: scored.append(labels) or 0.25)
     torch.manual_seed(0)
     G, _ = image_networks(1, 28, width=8, z_dim=16, n_classes=10)
     scores = measure(G, n=40)
-    assert 0.0 <= scores["accuracy"] <= 1.0 and "accuracy" not in measure(image_networks(1, 28, width=8)[0], n=40)
+    assert torch.equal(asked[0], torch.arange(40) % 10) and torch.equal(scored[0], asked[0])  # classes in turn
+    assert scores["accuracy"] == 0.25  # the hit rate of those samples on those labels
+    assert "accuracy" not in measure(image_networks(1, 28, width=8)[0], n=40)
 
 
 def test_an_unknown_name_and_a_missing_file_are_one_line(tmp_path, cli, capsys):

@@ -68,8 +68,7 @@ def kl_fit_sigma(answer: Callable) -> int:
     Compared with the σ that :func:`gancourse.divergences.closest_gaussian` finds numerically, within 1 %.
     """
     hint = ("write KL(p ‖ q) = −H(p) − E_p[log q] and keep only what depends on q's μ and σ; set both derivatives "
-            "to 0. The σ² you get is a moment of p: compute it for the mixture (each mode adds its own variance "
-            "to its squared distance from the mixture's mean).")
+            "to 0. The σ² you get is a moment of p: compute that moment for the mixture.")
     cases = [(4.0, 0.5), (2.0, 0.5), (6.0, 1.0), (1.0, 0.3)]
     return compare("kl_fit_sigma", answer, _kl_fit_sigma, cases, hint=hint, rtol=0.01, atol=0.0,
                    show=lambda case: f"separation {case[0]:g}, std {case[1]:g}")

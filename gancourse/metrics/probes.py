@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import torch
 
-from gancourse.losses import get_loss_family, input_gradients, interpolates
+from gancourse.losses import G_NEEDS_REAL_LOGITS, get_loss_family, input_gradients, interpolates
 from gancourse.models import sample_z
 
 
@@ -119,13 +119,20 @@ def judge(D: torch.nn.Module, x: torch.Tensor, batch_size: int = 128, probabilit
     return torch.sigmoid(scores) if probability else scores
 
 
+def _fake_only_loss(loss: str):
+    """G's loss of ``loss``, for the probes that score fakes alone; the relativistic loss needs real data too."""
+    if loss in G_NEEDS_REAL_LOGITS:
+        raise ValueError(f"the {loss!r} generator loss compares fakes with real data; this probe scores fakes alone.")
+    return get_loss_family(loss)[1]
+
+
 def theta_gradient(G, D, loss: str, n: int = 2000, seed: int = 0) -> float:
     """d(generator loss)/dθ of a one-parameter generator (``G.theta``) for the family ``loss``.
 
     For :class:`gancourse.models.ParallelLinesGenerator`: "minimax" (~0 through a confident D),
     "nonsaturating", or "wasserstein" (~sign θ through a Lipschitz critic).
     """
-    _, g_loss_fn = get_loss_family(loss)
+    g_loss_fn = _fake_only_loss(loss)
     z = sample_z(n, G.z_dim, generator=torch.Generator().manual_seed(seed))
     G.zero_grad(set_to_none=True)
     g_loss_fn(D(G(z))).backward()
@@ -140,7 +147,7 @@ def generator_gradient_norm(G, D, loss: str, z: torch.Tensor) -> float:
 
     What one step of plain SGD on G would be proportional to. Neither network keeps a gradient.
     """
-    _, g_loss_fn = get_loss_family(loss)
+    g_loss_fn = _fake_only_loss(loss)
     params = [p for p in G.parameters() if p.requires_grad]
     grads = torch.autograd.grad(g_loss_fn(D(G(z.to(_device(G))))), params, allow_unused=True)
     return float(torch.sqrt(sum((g.detach().double() ** 2).sum() for g in grads if g is not None)))
