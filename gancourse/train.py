@@ -462,7 +462,8 @@ def _run(objective: Objective, batches, cfg: TrainConfig, out, ckpt, run_id: dic
 
     t0 = time.perf_counter() - (history.seconds[-1] if history.seconds else 0.0)
     threads_before, cudnn_before = torch.get_num_threads(), torch.backends.cudnn.benchmark
-    if threads := _cpu_threads(cfg, device, networks.values()):
+    trained = [networks[name] for names in players.values() for name in names]  # not G's average: it takes no step
+    if threads := _cpu_threads(cfg, device, trained):
         torch.set_num_threads(threads)
     torch.backends.cudnn.benchmark = cudnn_before or device.type == "cuda"  # fixed shapes: cuDNN picks kernels
     was_training = {name: net.training for name, net in networks.items()}

@@ -122,3 +122,25 @@ def test_the_average_and_augmentation_are_fixed_on_resume_and_refused_where_they
     nets = [_nets()[0] for _ in range(2)] + [_nets()[1] for _ in range(2)]
     with pytest.raises(ConfigError, match="ema_decay"):
         fit(CycleGAN(*nets), TensorBatches(_images(), 16, seed=0), steps=1, ema_decay=BETA, progress=False)
+
+
+def test_keeping_an_average_does_not_change_the_run(monkeypatch):
+    # the average takes no optimizer step, so it must not change how the run trains (its thread count included):
+    # G with and without the average end bit for bit the same, even where G and its copy together would pass
+    # the size below which the loop trains on one thread
+    import gancourse.train as train_module
+
+    G, D = _nets()
+    total = sum(p.numel() for m in (G, D) for p in m.parameters())
+    monkeypatch.setattr(train_module, "SMALL_MODEL_PARAMS", total + 1)  # G + D below it; G + D + G's copy above
+    chosen = []
+    real_choice = train_module._cpu_threads
+    monkeypatch.setattr(train_module, "_cpu_threads", lambda *a: chosen.append(real_choice(*a)) or chosen[-1])
+    runs = []
+    for ema in (False, True):
+        G, D = _nets()
+        average = {"G_ema": generator_average(G, BETA), "ema_decay": BETA} if ema else {}
+        train(G, D, TensorBatches(_images(), 8, seed=0), steps=6, seed=0, progress=False, **average)
+        runs.append(G.state_dict())
+    assert chosen == [1, 1]  # one thread both times
+    assert all(torch.equal(a, b) for a, b in zip(runs[0].values(), runs[1].values()))
