@@ -137,3 +137,18 @@ def test_sample_draws_from_a_shipped_generator(tmp_path, cli, capsys):
     name = next(iter(SHIPPED))
     assert cli(["sample", "--pretrained", name, "--n", "16", "--out", str(tmp_path / "g.png")]) == 0
     assert (tmp_path / "g.png").is_file() and name in capsys.readouterr().out
+
+
+def test_the_benchmarks_table_quotes_each_shipped_record():
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).parent.parent / "docs" / "benchmarks.md").read_text()
+    for name, record in SHIPPED.items():
+        row = re.search(rf"^\| `{re.escape(name)}` \|.*$", text, re.M)
+        assert row, f"docs/benchmarks.md has no row for {name}"
+        cells = [c.strip() for c in row.group(0).strip("|").split("|")]
+        m = record["metrics"]
+        assert cells[2] == f"{record['bytes'] / 1e6:.1f} MB" and cells[3] == f"{m['fd']:.1f}"
+        assert cells[4:7] == [f"{m['precision']:.3f}", f"{m['recall']:.3f}", str(m["classes_present"])]
+        assert cells[7] == (f"{100 * m['accuracy']:.1f} %" if "accuracy" in m else "")
