@@ -51,7 +51,7 @@ BUDGET = {
     "06_dcgan.ipynb": Share(seconds=105, updates=3300, work=3.7e+10),
     "07_wgan_gp.ipynb": Share(seconds=180, updates=6700, work=7.4e+10),
     "08_evaluation.ipynb": Share(seconds=35, updates=0, work=0),
-    "09_conditional_and_beyond.ipynb": Share(seconds=160, updates=10500, work=9.8e+10),
+    "09_conditional_and_beyond.ipynb": Share(seconds=190, updates=13000, work=1.25e+11),
 }
 
 

@@ -280,6 +280,11 @@ def test_loss_zoo_trains_each_method_on_one_budget_from_one_generator():
     assert not has_bn["non-saturating, G without BN"] and not has_bn["WGAN-GP, G without BN"]
     assert all(has_bn[m] for m in runs if "without BN" not in m)
     assert len(runs["WGAN-GP, G without BN"].history) == 1 and len(runs["non-saturating, G without BN"].history) == 5
+    # each trick's run is its recipe's: SNGAN's D has spectral norm, the moving average is kept, apart from G
+    assert runs["SNGAN"].D.hparams["spectral_norm"] and runs["SNGAN"].history  # the recipe, not only its loss
+    assert not runs["hinge"].D.hparams["spectral_norm"]  # the wrong variant: the hinge loss alone has none
+    assert runs["moving average"].average is not None and runs["non-saturating"].average is None
+    assert runs["moving average"].average is not runs["moving average"].G
     with pytest.raises(ValueError, match="unknown method 'wgan'"):
         train_loss_zoo(tiny_dataset(), budget=1, methods=["wgan"], width=4)
 

@@ -141,6 +141,9 @@ LOSS_ZOO: dict[str, tuple[str, dict, dict, dict]] = {
     "spectral norm": ("dcgan", {}, {"norm": "none", "spectral_norm": True}, {}),  # Miyato et al.: SN instead of BN
     "relativistic": ("dcgan", {}, {}, {"loss": "relativistic"}),  # RaSGAN, Jolicoeur-Martineau 2019
     "moving average": ("dcgan-ema", {}, {}, {}),  # the non-saturating run, also keeping G's average (Karras et al.)
+    "TTUR": ("ttur", {}, {}, {}),  # D at 4e-4, G at 1e-4 (Heusel et al. 2017)
+    "DiffAugment": ("diffaugment", {}, {}, {}),  # translation and cutout before D (Zhao et al. 2020)
+    "SNGAN": ("sngan", {}, {}, {}),  # hinge loss and spectral norm in D (Miyato et al. 2018)
     "label smoothing": ("dcgan", {}, {}, {"label_smoothing": 0.1}),  # one-sided, Salimans et al. 2016
     "noisy labels": ("dcgan", {}, {}, {"label_flip": 0.05}),
     # Arjovsky et al. 2017, Figures 6-7: a DCGAN generator without batch norm, under each loss
@@ -177,7 +180,8 @@ def train_loss_zoo(data, *, budget: int, methods=None, batch_size: int = 128, wi
         spec = get_recipe(recipe)
         torch.manual_seed(seed)
         G, _ = image_networks(data.channels, data.image_size, width=width, z_dim=z_dim, **g_kwargs)
-        D = DCGANDiscriminator(data.image_size, data.channels, width, **{"norm": spec.critic_norm, **d_kwargs})
+        D = DCGANDiscriminator(data.image_size, data.channels, width,
+                               **{"norm": spec.critic_norm, "spectral_norm": spec.critic_spectral_norm, **d_kwargs})
         steps = max(budget // spec.settings.get("n_critic", 1), 1)
         start = time.perf_counter()
         run = train_image_recipe(recipe, data, steps=steps, batch_size=batch_size, device=device, seed=seed,
