@@ -161,8 +161,9 @@ def closest_gaussian(name: str, p, x, mus=None, sigmas=None) -> GaussianFit:
     on_grid = values(grid_mu, grid_sigma)
     ties = on_grid <= on_grid.min() + 1e-9 * (1 + abs(on_grid.min()))  # mirror images tie up to rounding
     first = np.flatnonzero(ties)[np.argmax(grid_mu[ties])]
-    result = minimize(lambda v: float(values([v[0]], [math.exp(v[1])])[0]), [grid_mu[first], math.log(grid_sigma[first])],
-                      method="Nelder-Mead", options={"xatol": 1e-6, "fatol": 1e-12, "maxiter": 4000})
+    start = [grid_mu[first], math.log(grid_sigma[first])]
+    result = minimize(lambda v: float(values([v[0]], [math.exp(v[1])])[0]), start, method="Nelder-Mead",
+                      options={"xatol": 1e-6, "fatol": 1e-12, "maxiter": 4000})
     mu, log_sigma = result.x
     return GaussianFit(name, float(mu), float(math.exp(log_sigma)), float(result.fun))
 
@@ -201,7 +202,7 @@ def fits_by_separation(names, separations, std: float, x=None) -> dict[str, list
 
 def switch_separation(fits: list[GaussianFit], separations, std: float) -> float:
     """The first separation at which the fits sit on one mode (``inf`` if they never do)."""
-    for fit, s in zip(fits, separations):
+    for fit, s in zip(fits, separations, strict=True):
         if fit_shape(fit.mu, fit.sigma, s, std) == "one mode":
             return float(s)
     return math.inf
@@ -232,7 +233,7 @@ def gaussian_divergences(mu_p: float, sigma_p: float, mu_q: float, sigma_q: floa
         roots = [-c / b] if abs(b) > 1e-12 else []
     edges = [-math.inf, *roots, math.inf]
     tv = 0.0
-    for lo, hi in zip(edges[:-1], edges[1:]):
+    for lo, hi in zip(edges[:-1], edges[1:], strict=True):
         mid = (lo + hi) / 2 if math.isfinite(lo) and math.isfinite(hi) else (hi - 1 if math.isfinite(hi) else lo + 1)
         if norm.logpdf(mid, mu_p, sigma_p) > norm.logpdf(mid, mu_q, sigma_q):
             tv += (norm.cdf(hi, mu_p, sigma_p) - norm.cdf(lo, mu_p, sigma_p)

@@ -28,12 +28,12 @@ from torch import nn
 from gancourse.augment import DiffAugment
 from gancourse.errors import ConfigError
 from gancourse.losses import (
+    G_NEEDS_REAL_LOGITS,
     bce_targets,
     clip_weights_,
     d_bce_targets,
     d_least_squares,
     g_least_squares,
-    G_NEEDS_REAL_LOGITS,
     get_loss_family,
     gradient_penalty,
     r1_penalty,

@@ -124,7 +124,7 @@ def divergence_fits_demo(fits_by_name: dict, separations, std: float, separation
                            title=f"closest Gaussian to two modes {separation:g} apart")
         draw_fit_positions(ax_where, separations, fits_by_name, current=separation)
         shapes = {name: divergences.fit_shape(mu, sigma, separation, std) for name, (mu, sigma) in fits.items()}
-        return "separation {:g}: ".format(separation) + " &nbsp;|&nbsp; ".join(
+        return f"separation {separation:g}: " + " &nbsp;|&nbsp; ".join(
             f"{name} <b>{shape}</b>" for name, shape in shapes.items())
 
     start = separation if separation is not None else separations[len(separations) // 2]

@@ -17,7 +17,7 @@ def _placeholder(*args):
 
 def test_the_reference_conjugate_is_the_supremum_of_its_definition():
     for t in (-8.0, -1.0, 0.0, 0.5, 0.9):
-        best = minimize_scalar(lambda r: -(math.exp(r) * t - (1 - math.exp(r)) ** 2 / math.exp(r)),
+        best = minimize_scalar(lambda r, t=t: -(math.exp(r) * t - (1 - math.exp(r)) ** 2 / math.exp(r)),
                                bounds=(-12, 8), method="bounded", options={"xatol": 1e-10})
         assert -best.fun == pytest.approx(float(ch04b._neyman_conjugate(torch.tensor(t))), abs=1e-5)
 

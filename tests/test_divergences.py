@@ -53,7 +53,10 @@ def test_each_conjugate_is_the_supremum_of_its_definition(name):
           "tv": (-0.4, 0.0, 0.3)}.get(name, (-1.5, 0.0, 1.2))
     for t in ts:
         # sup_u [u t − f(u)] over u = e^r > 0, numerically
-        best = minimize_scalar(lambda r: -(math.exp(r) * t - float(div.f(torch.tensor(math.exp(r), dtype=torch.float64)))),
+        def negative(r, t=t):
+            return -(math.exp(r) * t - float(div.f(torch.tensor(math.exp(r), dtype=torch.float64))))
+
+        best = minimize_scalar(negative,
                                bounds=(-12, 6), method="bounded", options={"xatol": 1e-10})
         assert -best.fun == pytest.approx(float(div.conjugate(torch.tensor(t, dtype=torch.float64))), abs=1e-5), t
     # a wrong variant: another divergence's conjugate, held to the same supremum, fails

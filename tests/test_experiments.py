@@ -375,7 +375,8 @@ def test_fgan_fits_cover_under_kl_and_seek_a_mode_under_reverse_kl():
 
     kl = fgan_gaussian_fit("kl", 4.0, steps=1500)
     reverse = fgan_gaussian_fit("reverse_kl", 4.0, steps=1500)
-    assert fit_shape(kl.mu, kl.sigma, 4.0, 0.5) == "covers" and fit_shape(reverse.mu, reverse.sigma, 4.0, 0.5) == "one mode"
+    assert fit_shape(kl.mu, kl.sigma, 4.0, 0.5) == "covers"
+    assert fit_shape(reverse.mu, reverse.sigma, 4.0, 0.5) == "one mode"
     # the closeness the notebook asserts, held to the wrong divergence's minimiser, fails
     x = np.linspace(-10, 10, 2001)
     best = {name: closest_gaussian(name, two_modes(4.0, 0.5, x), x) for name in ("kl", "reverse_kl")}

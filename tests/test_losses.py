@@ -212,9 +212,11 @@ def test_relativistic_average_losses_at_hand_computed_values():
     real, fake = torch.tensor([2.0, 0.0]), torch.tensor([0.0, -2.0])  # means 1 and −1
     sp = losses.F.softplus
     # D: softplus(−(ℓ_r − (−1))) averaged, plus softplus(ℓ_f − 1) averaged
-    expected_d = (sp(torch.tensor(-3.0)) + sp(torch.tensor(-1.0))) / 2 + (sp(torch.tensor(-1.0)) + sp(torch.tensor(-3.0))) / 2
+    expected_d = (sp(torch.tensor(-3.0)) + sp(torch.tensor(-1.0))) / 2 \
+        + (sp(torch.tensor(-1.0)) + sp(torch.tensor(-3.0))) / 2
     assert_close(losses.d_relativistic_average(real, fake), expected_d)
-    expected_g = (sp(torch.tensor(1.0)) + sp(torch.tensor(3.0))) / 2 + (sp(torch.tensor(3.0)) + sp(torch.tensor(1.0))) / 2
+    expected_g = (sp(torch.tensor(1.0)) + sp(torch.tensor(3.0))) / 2 \
+        + (sp(torch.tensor(3.0)) + sp(torch.tensor(1.0))) / 2
     assert_close(losses.g_relativistic_average(fake, real), expected_g)
     # shifting every logit by the same amount changes nothing: only differences to the other side's mean count
     assert_close(losses.d_relativistic_average(real + 5, fake + 5), expected_d)

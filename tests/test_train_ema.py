@@ -143,4 +143,4 @@ def test_keeping_an_average_does_not_change_the_run(monkeypatch):
         train(G, D, TensorBatches(_images(), 8, seed=0), steps=6, seed=0, progress=False, **average)
         runs.append(G.state_dict())
     assert chosen == [1, 1]  # one thread both times
-    assert all(torch.equal(a, b) for a, b in zip(runs[0].values(), runs[1].values()))
+    assert all(torch.equal(a, b) for a, b in zip(runs[0].values(), runs[1].values(), strict=True))

@@ -57,9 +57,7 @@ def kl_critic(answer: Callable) -> int:
 
 @functools.cache
 def _kl_fit_sigma(separation: float, std: float) -> float:
-    reach = separation / 2 + 8 * std + 3
-    x = np.linspace(-reach, reach, 1601)
-    return divergences.closest_gaussian("kl", divergences.two_modes(separation, std, x), x).sigma
+    return divergences.fits_by_separation(["kl"], [separation], std)["kl"][0].sigma
 
 
 def kl_fit_sigma(answer: Callable) -> int:

@@ -68,7 +68,9 @@ def train_image_recipe(recipe: str, data, *, steps: int, batch_size: int = 128, 
         batches = TensorBatches((x, y), batch_size, seed=seed, source_fingerprint=digest)
     else:
         batches = image_batches(data, batch_size, device=device, seed=seed)
-    settings = {**spec.settings, **speed_settings(device), **train_kwargs, **({"conditional": True} if conditional else {})}
+    settings = {**spec.settings, **speed_settings(device), **train_kwargs}
+    if conditional:
+        settings["conditional"] = True
     G_ema = generator_average(G, settings["ema_decay"]) if settings.get("ema_decay") else None
     history = train(G, D, batches, steps=steps, device=str(device), seed=seed, G_ema=G_ema, **settings)
     return ImageRun(G, D, history, G_ema)

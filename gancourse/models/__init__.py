@@ -41,7 +41,8 @@ from gancourse.models.toy import (
 )
 
 __all__ = ["IMAGE_SIZES", "MODEL_CLASSES", "NORMS", "DCGANDiscriminator", "DCGANGenerator", "DistributionSampler",
-           "FashionClassifier", "GaussianGenerator", "MLPDiscriminator", "MLPGenerator", "MixtureLatentGenerator", "ParallelLinesGenerator",
+           "FashionClassifier",
+           "GaussianGenerator", "MLPDiscriminator", "MLPGenerator", "MixtureLatentGenerator", "ParallelLinesGenerator",
            "build", "conv_output_side", "conv_transpose_output_side", "dcgan_init_", "describe", "generate",
            "image_networks", "sample_z", "toy_networks"]
 
